@@ -1,0 +1,500 @@
+"""The case catalogue: language-neutral dataset specifications.
+
+A case says what a dataset must contain and how it must be encoded (format,
+dtype, shape, chunking, codecs, fill value, missing chunks, attributes). The
+reference data it must hold comes from harness.reference. Writers receive the
+case as JSON (Case.to_json); readers never see it, only the format to open.
+
+Axes multiply (format x dtype x codec x order x separator x layout), so the
+catalogue is built from families rather than the full cross product:
+
+* every dtype once per format, with one common codec;
+* every codec once per format, with a dtype whose item size matters to it;
+* structure: 0-d to 5-d, partial edge chunks, chunks larger than the array,
+  F order, separators and chunk key encodings, sharding variants;
+* fill values, sparse arrays (missing chunks), nested groups, attributes;
+* in the `full` tier, a pairwise (all-pairs) design over the v2 and v3 axes,
+  so every pair of values of two axes appears in at least one case.
+
+Tiers nest: smoke is in default, default is in full. docs/cases.md is
+generated from this module (`zarr-conformance docs`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from allpairspy import AllPairs
+
+from zc_adapter.canonical import numpy_dtype
+
+FORMATS = ("zarr2", "zarr3", "n5")
+TIERS = ("smoke", "default", "full")
+FORMAT_PREFIX = {"zarr2": "v2", "zarr3": "v3", "n5": "n5"}
+
+INT_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
+FLOAT_DTYPES = ["float16", "float32", "float64"]
+COMPLEX_DTYPES = ["complex64", "complex128"]
+NUMERIC_DTYPES = ["bool", *INT_DTYPES, *FLOAT_DTYPES, *COMPLEX_DTYPES]
+TEXT_DTYPES = ["S6", "U5", "string"]
+ALL_DTYPES = NUMERIC_DTYPES + TEXT_DTYPES
+N5_DTYPES = [*INT_DTYPES, "float32", "float64"]
+
+# Attributes that catch JSON handling bugs: unicode, nesting, an int beyond 2^53.
+RICH_ATTRIBUTES = {
+    "title": "température ✓ 数据 🧊",
+    "nested": {"list": [1, 2.5, "x", None, True], "deep": {"a": {"b": []}}},
+    "big_int": 9007199254740993,
+    "negative": -1.5e-300,
+    "empty": {},
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    shape: tuple[int, ...]
+    chunks: tuple[int, ...]
+    note: str
+
+
+LAYOUTS = {
+    "edge": Layout("edge", (20, 30), (8, 7), "2-d, partial edge chunks"),
+    "exact": Layout("exact", (16, 14), (8, 7), "2-d, chunks divide the shape"),
+    "bigchunk": Layout("bigchunk", (5, 6), (10, 10), "one chunk larger than the array"),
+    "0d": Layout("0d", (), (), "0-d (scalar) array"),
+    "1d": Layout("1d", (50,), (16,), "1-d, partial last chunk"),
+    "3d": Layout("3d", (6, 7, 8), (4, 3, 5), "3-d, partial edge chunks"),
+    "5d": Layout("5d", (3, 4, 2, 5, 3), (2, 3, 2, 2, 2), "5-d, partial edge chunks"),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    format: str
+    dtype: str
+    shape: tuple[int, ...]
+    chunks: tuple[int, ...]
+    fill_value: Any
+    tier: str
+    description: str
+    features: tuple[str, ...] = ()
+    path: str = "array"
+    attributes: dict = field(default_factory=dict, hash=False, compare=False)
+    groups: dict = field(default_factory=dict, hash=False, compare=False)
+    missing_chunks: tuple[tuple[int, ...], ...] = ()
+    # zarr2
+    order: str = "C"
+    dimension_separator: str = "."
+    compressor: dict | None = field(default=None, hash=False, compare=False)
+    filters: tuple | None = field(default=None, hash=False, compare=False)
+    # zarr3
+    codecs: tuple = field(default=(), hash=False, compare=False)
+    chunk_key_encoding: dict | None = field(default=None, hash=False, compare=False)
+    dimension_names: tuple | None = None
+    # n5
+    compression: dict | None = field(default=None, hash=False, compare=False)
+
+    def to_json(self) -> dict:
+        """The case as writers receive it (only the fields of its format)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "format": self.format,
+            "path": self.path,
+            "dtype": self.dtype,
+            "shape": list(self.shape),
+            "chunks": list(self.chunks),
+            "fill_value": self.fill_value,
+            "attributes": self.attributes,
+            "groups": self.groups,
+            "missing_chunks": [list(c) for c in self.missing_chunks],
+            "features": list(self.features),
+        }
+        if self.format == "zarr2":
+            out.update(order=self.order, dimension_separator=self.dimension_separator,
+                       compressor=self.compressor, filters=list(self.filters) if self.filters else None)
+        elif self.format == "zarr3":
+            out.update(codecs=list(self.codecs), chunk_key_encoding=self.chunk_key_encoding,
+                       dimension_names=list(self.dimension_names) if self.dimension_names else None)
+        else:
+            out.update(compression=self.compression)
+        return out
+
+    @property
+    def digest(self) -> str:
+        """Changes whenever the case's definition changes (invalidates cached datasets)."""
+        return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()[:16]
+
+    @property
+    def chunk_grid(self) -> tuple[int, ...]:
+        return tuple(-(-s // c) for s, c in zip(self.shape, self.chunks))
+
+
+# --- codec spellings ---------------------------------------------------------
+
+def itemsize(dtype: str) -> int:
+    return 1 if dtype == "string" else numpy_dtype(dtype).itemsize
+
+
+V2_COMPRESSORS: dict[str, dict | None] = {
+    "raw": None,
+    "zlib": {"id": "zlib", "level": 1},
+    "gzip": {"id": "gzip", "level": 1},
+    "bz2": {"id": "bz2", "level": 1},
+    "lzma": {"id": "lzma", "format": 1, "check": -1, "preset": None, "filters": None},
+    "lz4": {"id": "lz4", "acceleration": 1},
+    "zstd": {"id": "zstd", "level": 1},
+}
+BLOSC_CNAMES = ["lz4", "lz4hc", "zstd", "zlib", "blosclz"]
+BLOSC_SHUFFLES = {"noshuffle": 0, "shuffle": 1, "bitshuffle": 2}
+for _c in BLOSC_CNAMES:
+    for _s, _n in BLOSC_SHUFFLES.items():
+        V2_COMPRESSORS[f"blosc-{_c}-{_s}"] = {"id": "blosc", "cname": _c, "clevel": 5, "shuffle": _n, "blocksize": 0}
+
+N5_COMPRESSIONS = {
+    "raw": {"type": "raw"},
+    "gzip": {"type": "gzip", "level": -1, "useZlib": False},
+    "bzip2": {"type": "bzip2", "blockSize": 9},
+    "xz": {"type": "xz", "preset": 6},
+    "lz4": {"type": "lz4", "blockSize": 65536},
+    "blosc": {"type": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0, "nthreads": 1},
+    "zstd": {"type": "zstd", "level": 3},
+}
+
+
+def v3_bytes(dtype: str, endian: str = "little") -> dict:
+    if dtype == "string":
+        return {"name": "vlen-utf8"}
+    if itemsize(dtype) == 1 or dtype.startswith("S"):
+        return {"name": "bytes"}
+    return {"name": "bytes", "configuration": {"endian": endian}}
+
+
+def v3_compressor(name: str, dtype: str) -> list[dict]:
+    if name == "raw":
+        return []
+    if name == "gzip":
+        return [{"name": "gzip", "configuration": {"level": 1}}]
+    if name == "zstd":
+        return [{"name": "zstd", "configuration": {"level": 1, "checksum": False}}]
+    if name == "crc32c":
+        return [{"name": "crc32c"}]
+    if name.startswith("blosc-"):
+        _, cname, shuffle = name.split("-")
+        return [{"name": "blosc", "configuration": {"cname": cname, "clevel": 5, "shuffle": shuffle,
+                                                     "typesize": itemsize(dtype), "blocksize": 0}}]
+    raise KeyError(name)
+
+
+V3_COMPRESSORS = ["raw", "gzip", "zstd", "crc32c"] + [f"blosc-{c}-{s}" for c in BLOSC_CNAMES for s in BLOSC_SHUFFLES]
+INDEX_CODECS = [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}]
+
+
+def sharding(inner_chunks, codecs, index_location="end") -> dict:
+    return {"name": "sharding_indexed", "configuration": {
+        "chunk_shape": list(inner_chunks), "codecs": list(codecs),
+        "index_codecs": INDEX_CODECS, "index_location": index_location}}
+
+
+def default_fill(dtype: str):
+    if dtype == "bool":
+        return False
+    if dtype.startswith("complex"):
+        return [0.0, 0.0]
+    if dtype.startswith("float"):
+        return 0.0
+    if dtype.startswith("S"):
+        return ""  # base64 of b""
+    if dtype.startswith("U") or dtype == "string":
+        return ""
+    return 0
+
+
+def dtype_features(dtype: str) -> tuple[str, ...]:
+    return (f"dtype:{dtype}",)
+
+
+# --- the catalogue -------------------------------------------------------------
+
+class _Builder:
+    def __init__(self):
+        self.cases: dict[str, Case] = {}
+
+    def add(self, **kw) -> None:
+        case = Case(**kw)
+        if case.id in self.cases:
+            raise ValueError(f"duplicate case id {case.id}")
+        if case.format == "zarr3" and not case.chunk_key_encoding:
+            case = _replace(case, chunk_key_encoding={"name": "default", "configuration": {"separator": "/"}})
+        self.cases[case.id] = case
+
+
+def _replace(case: Case, **kw) -> Case:
+    from dataclasses import replace
+    return replace(case, **kw)
+
+
+def _v2_filters(dtype: str):
+    return [{"id": "vlen-utf8"}] if dtype == "string" else None
+
+
+def _zarr2(b: _Builder) -> None:
+    lay = LAYOUTS["edge"]
+    smoke_dtypes = {"int16", "float64", "string"}
+    for dt in ALL_DTYPES:
+        b.add(id=f"v2/{dt}/zlib/edge", format="zarr2", dtype=dt, shape=lay.shape, chunks=lay.chunks,
+              fill_value=default_fill(dt), tier="smoke" if dt in smoke_dtypes else "default",
+              description=f"every dtype: {dt}, zlib, {lay.note}", features=dtype_features(dt) + ("codec:zlib",),
+              compressor=V2_COMPRESSORS["zlib"], filters=_v2_filters(dt))
+    # Every compressor once; the dtype rotates so blosc's shuffle meets several item sizes.
+    rotation = ["int16", "float32", "uint8", "int64", "float64", "uint32", "complex64"]
+    for i, (name, comp) in enumerate(V2_COMPRESSORS.items()):
+        if name == "zlib":
+            continue
+        dt = rotation[i % len(rotation)]
+        smoke = name in ("raw", "blosc-lz4-shuffle")
+        b.add(id=f"v2/{dt}/{name}/edge", format="zarr2", dtype=dt, shape=lay.shape, chunks=lay.chunks,
+              fill_value=default_fill(dt), tier="smoke" if smoke else "default",
+              description=f"compressor {name}", features=dtype_features(dt) + (f"codec:{name.split('-')[0]}",),
+              compressor=comp)
+    # Filters readers meet in the numcodecs registry (lossless ones: the data must survive).
+    filters = {
+        "delta": ("int32", [{"id": "delta", "dtype": "<i4"}]),
+        "delta-uint8": ("uint8", [{"id": "delta", "dtype": "|u1"}]),
+        "shuffle": ("float64", [{"id": "shuffle", "elementsize": 8}]),
+        "packbits": ("bool", [{"id": "packbits"}]),
+        "crc32": ("int16", [{"id": "crc32"}]),
+        "adler32": ("int16", [{"id": "adler32"}]),
+        "fletcher32": ("int16", [{"id": "fletcher32"}]),
+        "delta-shuffle": ("int64", [{"id": "delta", "dtype": "<i8"}, {"id": "shuffle", "elementsize": 8}]),
+    }
+    for name, (dt, flt) in filters.items():
+        b.add(id=f"v2/{dt}/filter-{name}+zlib/edge", format="zarr2", dtype=dt, shape=lay.shape,
+              chunks=lay.chunks, fill_value=default_fill(dt), tier="default",
+              description=f"filter chain {name} then zlib", features=dtype_features(dt) +
+              tuple(f"filter:{f['id']}" for f in flt), compressor=V2_COMPRESSORS["zlib"], filters=flt)
+    # Structure.
+    for lname in ("exact", "bigchunk", "0d", "1d", "3d", "5d"):
+        l2 = LAYOUTS[lname]
+        b.add(id=f"v2/int32/blosc-lz4-shuffle/{lname}", format="zarr2", dtype="int32", shape=l2.shape,
+              chunks=l2.chunks, fill_value=0, tier="smoke" if lname == "3d" else "default",
+              description=f"layout: {l2.note}", features=("dtype:int32", "codec:blosc", f"layout:{lname}"),
+              compressor=V2_COMPRESSORS["blosc-lz4-shuffle"])
+    for order in ("F",):
+        for lname in ("edge", "3d"):
+            l2 = LAYOUTS[lname]
+            b.add(id=f"v2/int16/zlib/{lname}-F", format="zarr2", dtype="int16", shape=l2.shape, chunks=l2.chunks,
+                  fill_value=0, tier="smoke" if lname == "edge" else "default", order=order,
+                  description=f"F (column-major) chunk order, {l2.note}",
+                  features=("dtype:int16", "codec:zlib", "order:F"), compressor=V2_COMPRESSORS["zlib"])
+    for lname in ("edge", "3d"):
+        l2 = LAYOUTS[lname]
+        b.add(id=f"v2/float32/zlib/{lname}-slash", format="zarr2", dtype="float32", shape=l2.shape,
+              chunks=l2.chunks, fill_value=0.0, tier="smoke" if lname == "edge" else "default",
+              dimension_separator="/", description=f"dimension_separator '/', {l2.note}",
+              features=("dtype:float32", "codec:zlib", "separator:/"), compressor=V2_COMPRESSORS["zlib"])
+    _fills(b, "zarr2", "v2", compressor=V2_COMPRESSORS["zlib"])
+    _sparse_and_groups(b, "zarr2", "v2", compressor=V2_COMPRESSORS["zlib"])
+    # Full tier: all pairs of compressor x item size x order x separator x layout.
+    by_size = {1: "uint8", 2: "int16", 4: "float32", 8: "int64", 16: "complex128"}
+    axes = [list(V2_COMPRESSORS), list(by_size), ["C", "F"], [".", "/"], ["edge", "1d", "3d", "bigchunk"]]
+    for comp, size, order, sep, lname in AllPairs(axes):
+        dt = by_size[size]
+        l2 = LAYOUTS[lname]
+        if lname == "1d" and order == "F":
+            order = "C"  # F order is meaningless in 1-d; the pair is covered by other rows
+        cid = f"v2/{dt}/{comp}/{lname}-{order}-{'slash' if sep == '/' else 'dot'}"
+        if cid in b.cases:
+            continue
+        b.add(id=cid, format="zarr2", dtype=dt, shape=l2.shape, chunks=l2.chunks, fill_value=default_fill(dt),
+              tier="full", description=f"pairwise: {comp}, {l2.note}, order {order}, separator '{sep}'",
+              features=(f"dtype:{dt}", f"codec:{comp.split('-')[0]}", f"order:{order}", f"separator:{sep}"),
+              compressor=V2_COMPRESSORS[comp], order=order, dimension_separator=sep)
+
+
+def _fills(b: _Builder, fmt: str, prefix: str, **enc) -> None:
+    fills = [
+        ("float64", "NaN", "nan"), ("float32", "Infinity", "inf"), ("float64", "-Infinity", "neginf"),
+        ("float32", -0.0, "negzero"), ("int16", -7, "neg7"), ("uint64", 18446744073709551610, "u64max"),
+        ("int64", -9007199254740993, "i64big"), ("complex128", ["NaN", 1.5], "cnan"), ("bool", True, "true"),
+        ("float16", "NaN", "nan"),
+    ]
+    for dt, fv, label in fills:
+        e = dict(enc)
+        if fmt == "zarr3":
+            e = {"codecs": (v3_bytes(dt), *v3_compressor("zstd", dt))}
+        b.add(id=f"{prefix}/{dt}/{'zlib' if fmt == 'zarr2' else 'zstd'}/fill-{label}", format=fmt, dtype=dt,
+              shape=(20, 30), chunks=(8, 7), fill_value=fv, missing_chunks=((0, 1), (2, 4)),
+              tier="smoke" if label == "nan" and dt == "float64" else "default",
+              description=f"fill value {json.dumps(fv)}; two chunks missing (must read as fill)",
+              features=(f"dtype:{dt}", f"fill:{label}", "missing-chunks"), **e)
+
+
+def _sparse_and_groups(b: _Builder, fmt: str, prefix: str, **enc) -> None:
+    codec = {"zarr2": "zlib", "zarr3": "zstd", "n5": "gzip"}[fmt]
+    if fmt == "zarr3":
+        enc = {"codecs": (v3_bytes("int16"), *v3_compressor("zstd", "int16"))}
+    fv = 0 if fmt == "n5" else 42
+    b.add(id=f"{prefix}/int16/{codec}/sparse", format=fmt, dtype="int16", shape=(40, 30), chunks=(8, 7),
+          fill_value=fv, missing_chunks=tuple((i, j) for i in range(5) for j in range(5) if (i + j) % 2),
+          tier="smoke" if fmt != "n5" else "default",
+          description="sparse: half the chunks missing, must read as the fill value",
+          features=("dtype:int16", "missing-chunks"), **enc)
+    b.add(id=f"{prefix}/int16/{codec}/all-missing", format=fmt, dtype="int16", shape=(20, 30), chunks=(8, 7),
+          fill_value=fv, missing_chunks=tuple((i, j) for i in range(3) for j in range(5)), tier="default",
+          description="no chunk written at all: the whole array is the fill value",
+          features=("dtype:int16", "missing-chunks"), **enc)
+    b.add(id=f"{prefix}/float32/{codec}/nested-groups", format=fmt, dtype="float32", shape=(20, 30),
+          chunks=(8, 7), fill_value=0.0, path="level1/level2/array", tier="smoke" if fmt == "zarr3" else "default",
+          groups={"": {"role": "root ✓"}, "level1": {"depth": 1}, "level1/level2": {"depth": 2, "tags": ["a", "b"]}},
+          attributes=RICH_ATTRIBUTES,
+          description="array inside nested groups, unicode and nested JSON attributes",
+          features=("dtype:float32", "groups", "attributes"),
+          **({"codecs": (v3_bytes("float32"), *v3_compressor("zstd", "float32"))} if fmt == "zarr3" else enc))
+
+
+def _zarr3(b: _Builder) -> None:
+    lay = LAYOUTS["edge"]
+    smoke_dtypes = {"int16", "float64"}
+    for dt in ALL_DTYPES:
+        ext = dt in ("S6", "U5")
+        b.add(id=f"v3/{dt}/zstd/edge", format="zarr3", dtype=dt, shape=lay.shape, chunks=lay.chunks,
+              fill_value=default_fill(dt), tier="smoke" if dt in smoke_dtypes else ("full" if ext else "default"),
+              description=f"every dtype: {dt}, bytes + zstd" + (" (data type extension)" if ext or dt == "string" else ""),
+              features=dtype_features(dt) + ("codec:zstd",), codecs=(v3_bytes(dt), *v3_compressor("zstd", dt)))
+    rotation = ["int16", "float32", "uint8", "int64", "float64", "uint32", "complex64", "int32"]
+    for i, comp in enumerate(V3_COMPRESSORS):
+        if comp == "zstd":
+            continue
+        dt = rotation[i % len(rotation)]
+        tier = "smoke" if comp in ("blosc-zstd-bitshuffle", "raw") else "default"
+        if comp.startswith("blosc-") and comp.split("-")[1] in ("lz4hc", "zlib", "blosclz"):
+            tier = "full"
+        b.add(id=f"v3/{dt}/{comp}/edge", format="zarr3", dtype=dt, shape=lay.shape, chunks=lay.chunks,
+              fill_value=default_fill(dt), tier=tier, description=f"codec {comp}",
+              features=dtype_features(dt) + (f"codec:{comp.split('-')[0]}",),
+              codecs=(v3_bytes(dt), *v3_compressor(comp, dt)))
+    for dt in ("int16", "float64", "complex64", "uint32"):
+        b.add(id=f"v3/{dt}/bytes-big+gzip/edge", format="zarr3", dtype=dt, shape=lay.shape, chunks=lay.chunks,
+              fill_value=default_fill(dt), tier="smoke" if dt == "int16" else "default",
+              description="big-endian bytes codec", features=(f"dtype:{dt}", "endian:big", "codec:gzip"),
+              codecs=(v3_bytes(dt, "big"), *v3_compressor("gzip", dt)))
+    for lname, order in (("edge", (1, 0)), ("3d", (2, 0, 1))):
+        l3 = LAYOUTS[lname]
+        b.add(id=f"v3/int32/transpose+zstd/{lname}", format="zarr3", dtype="int32", shape=l3.shape,
+              chunks=l3.chunks, fill_value=0, tier="smoke" if lname == "edge" else "default",
+              description=f"transpose codec order {list(order)}, {l3.note}",
+              features=("dtype:int32", "codec:transpose"),
+              codecs=({"name": "transpose", "configuration": {"order": list(order)}}, v3_bytes("int32"),
+                      *v3_compressor("zstd", "int32")))
+    b.add(id="v3/float64/transpose+bytes-big+crc32c/3d", format="zarr3", dtype="float64", shape=(6, 7, 8),
+          chunks=(4, 3, 5), fill_value=0.0, tier="default", description="transpose, big-endian bytes and crc32c",
+          features=("dtype:float64", "codec:transpose", "endian:big", "codec:crc32c"),
+          codecs=({"name": "transpose", "configuration": {"order": [1, 2, 0]}}, v3_bytes("float64", "big"),
+                  {"name": "crc32c"}))
+    # Sharding.
+    inner = (v3_bytes("int16"), *v3_compressor("zstd", "int16"))
+    shard_cases = [
+        ("shard-16x14", (32, 28), (16, 14), sharding((8, 7), inner), "smoke", (), "shards of 2x2 inner chunks, index at end"),
+        ("shard-index-start", (32, 28), (16, 14), sharding((8, 7), inner, "start"), "default", (), "index at the start of the shard"),
+        ("shard-partial", (40, 30), (16, 14), sharding((8, 7), inner), "default", (), "partial shards at the array edge"),
+        ("shard-sparse", (32, 28), (16, 14), sharding((8, 7), inner), "default", ((0, 1),),
+         "one whole shard missing and inner chunks of fill value left out"),
+        ("shard-nested", (32, 32), (16, 16), sharding((8, 8), [sharding((4, 4), inner)]), "default", (),
+         "nested sharding: shards of shards"),
+        ("shard-transpose", (32, 28), (16, 14), sharding((8, 7), [{"name": "transpose", "configuration": {"order": [1, 0]}}, *inner]),
+         "default", (), "transpose inside the shard"),
+        ("shard-1d", (100,), (40,), sharding((10,), inner), "default", (), "1-d shards with a partial last shard"),
+    ]
+    for label, shape, chunks, codec, tier, missing, note in shard_cases:
+        b.add(id=f"v3/int16/{label}", format="zarr3", dtype="int16", shape=shape, chunks=chunks, fill_value=0,
+              tier=tier, description=f"sharding_indexed: {note}", missing_chunks=missing,
+              features=("dtype:int16", "sharding") + (("sharding:nested",) if "nested" in label else ()),
+              codecs=(codec,))
+    b.add(id="v3/float32/shard-blosc/3d", format="zarr3", dtype="float32", shape=(12, 14, 10), chunks=(6, 7, 10),
+          fill_value=0.0, tier="default", description="3-d shards with blosc inner chunks",
+          features=("dtype:float32", "sharding", "codec:blosc"),
+          codecs=(sharding((3, 7, 5), (v3_bytes("float32"), *v3_compressor("blosc-lz4-shuffle", "float32"))),))
+    # Chunk key encodings.
+    for name, sep in (("default", "."), ("v2", "."), ("v2", "/")):
+        b.add(id=f"v3/int16/zstd/keys-{name}-{'dot' if sep == '.' else 'slash'}", format="zarr3", dtype="int16",
+              shape=lay.shape, chunks=lay.chunks, fill_value=0, tier="default",
+              description=f"chunk_key_encoding {name} with separator '{sep}'",
+              features=("dtype:int16", f"chunk-keys:{name}{sep}"), codecs=(v3_bytes("int16"), *v3_compressor("zstd", "int16")),
+              chunk_key_encoding={"name": name, "configuration": {"separator": sep}})
+    for lname in ("exact", "bigchunk", "0d", "1d", "3d", "5d"):
+        l3 = LAYOUTS[lname]
+        b.add(id=f"v3/uint16/zstd/{lname}", format="zarr3", dtype="uint16", shape=l3.shape, chunks=l3.chunks,
+              fill_value=0, tier="smoke" if lname == "0d" else "default", description=f"layout: {l3.note}",
+              features=("dtype:uint16", f"layout:{lname}"), codecs=(v3_bytes("uint16"), *v3_compressor("zstd", "uint16")))
+    b.add(id="v3/float64/zstd/dimension-names", format="zarr3", dtype="float64", shape=(6, 7, 8), chunks=(4, 3, 5),
+          fill_value=0.0, tier="default", dimension_names=("time", "y", None), attributes={"units": "K"},
+          description="dimension_names, one of them null", features=("dtype:float64", "dimension-names"),
+          codecs=(v3_bytes("float64"), *v3_compressor("zstd", "float64")))
+    _fills(b, "zarr3", "v3")
+    _sparse_and_groups(b, "zarr3", "v3")
+    # Full tier: all pairs of compressor x item size x endian x transpose x layout.
+    by_size = {1: "uint8", 2: "int16", 4: "float32", 8: "int64", 16: "complex128"}
+    axes = [V3_COMPRESSORS, list(by_size), ["little", "big"], [False, True], ["edge", "3d", "bigchunk"]]
+    for comp, size, endian, transpose, lname in AllPairs(axes):
+        dt = by_size[size]
+        l3 = LAYOUTS[lname]
+        pre = ({"name": "transpose", "configuration": {"order": list(range(len(l3.shape)))[::-1]}},) if transpose else ()
+        cid = f"v3/{dt}/{'transpose+' if transpose else ''}bytes-{endian}+{comp}/{lname}"
+        if cid in b.cases or (size == 1 and endian == "big"):
+            continue
+        b.add(id=cid, format="zarr3", dtype=dt, shape=l3.shape, chunks=l3.chunks, fill_value=default_fill(dt),
+              tier="full", description=f"pairwise: {comp}, {endian}-endian, transpose {transpose}, {l3.note}",
+              features=(f"dtype:{dt}", f"codec:{comp.split('-')[0]}", f"endian:{endian}") + (("codec:transpose",) if transpose else ()),
+              codecs=(*pre, v3_bytes(dt, endian), *v3_compressor(comp, dt)))
+
+
+def _n5(b: _Builder) -> None:
+    lay = LAYOUTS["edge"]
+    rotation = ["int16", "float32", "uint8", "int64", "float64", "uint32", "int8"]
+    for i, (name, comp) in enumerate(N5_COMPRESSIONS.items()):
+        dt = rotation[i % len(rotation)]
+        b.add(id=f"n5/{dt}/{name}/edge", format="n5", dtype=dt, shape=lay.shape, chunks=lay.chunks, fill_value=0,
+              tier="smoke" if name in ("raw", "gzip") else "default", description=f"N5 compression {name}",
+              features=(f"dtype:{dt}", f"codec:{name}"), compression=comp)
+    for dt in N5_DTYPES:
+        if f"n5/{dt}/raw/edge" in b.cases:
+            continue
+        b.add(id=f"n5/{dt}/raw/edge", format="n5", dtype=dt, shape=lay.shape, chunks=lay.chunks, fill_value=0,
+              tier="default", description=f"every N5 dtype: {dt}", features=(f"dtype:{dt}",),
+              compression=N5_COMPRESSIONS["raw"])
+    for lname in ("1d", "3d", "bigchunk"):
+        l5 = LAYOUTS[lname]
+        b.add(id=f"n5/int32/gzip/{lname}", format="n5", dtype="int32", shape=l5.shape, chunks=l5.chunks,
+              fill_value=0, tier="smoke" if lname == "3d" else "default",
+              description=f"layout: {l5.note} (N5 stores dimensions reversed)",
+              features=("dtype:int32", f"layout:{lname}"), compression=N5_COMPRESSIONS["gzip"])
+    _sparse_and_groups(b, "n5", "n5", compression=N5_COMPRESSIONS["gzip"])
+
+
+@cache
+def catalogue() -> dict[str, Case]:
+    b = _Builder()
+    _zarr2(b)
+    _zarr3(b)
+    _n5(b)
+    return dict(sorted(b.cases.items()))
+
+
+def select(patterns: list[str] | None = None, tier: str = "full") -> list[Case]:
+    """Cases of a tier (and the tiers below it) whose id matches any glob."""
+    allowed = TIERS[: TIERS.index(tier) + 1]
+    out = []
+    for case in catalogue().values():
+        if case.tier not in allowed:
+            continue
+        if patterns and not any(fnmatch.fnmatchcase(case.id, p) for p in patterns):
+            continue
+        out.append(case)
+    return out

@@ -1,0 +1,167 @@
+"""Adapter environments: one isolated, pinned environment per implementation version.
+
+Python implementations get a virtual environment made by uv from a lock file
+(readers/python/locks/<impl>-<version>.txt) plus the shared adapter package.
+An environment is rebuilt only when its inputs change: the stamp is a hash of
+the lock file, the adapter sources and the Python version. An environment that
+cannot be built is reported as "not available: why", never silently dropped.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .matrix import ROOT, ImplVersion
+
+PY_ADAPTER = ROOT / "readers" / "python"
+LOCKS = PY_ADAPTER / "locks"
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("ZC_CACHE", ROOT / ".cache"))
+
+
+class NotAvailable(Exception):
+    """The implementation's environment cannot be built here; the message says why."""
+
+
+@dataclass
+class Environment:
+    impl: ImplVersion
+    command: list[str]
+    env: dict[str, str]
+
+
+def find_python(version: str) -> str:
+    """A CPython X.Y interpreter: on PATH, else among pyenv's installed versions."""
+    exe = shutil.which(f"python{version}")
+    if exe and _python_runs(exe):
+        return exe
+    current = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if current == version:
+        return sys.executable
+    roots = [os.environ.get("PYENV_ROOT", ""), str(Path.home() / ".pyenv")]
+    for root in filter(None, roots):
+        for cand in sorted(glob.glob(f"{root}/versions/{version}.*/bin/python{version}"), reverse=True):
+            if _python_runs(cand):
+                return cand
+    raise NotAvailable(f"no Python {version} interpreter found (looked on PATH and in pyenv's versions)")
+
+
+def _python_runs(exe: str) -> bool:
+    try:
+        return subprocess.run([exe, "-c", "pass"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _tree_digest(h, root: Path, patterns=("*.py", "*.toml")) -> None:
+    for pat in patterns:
+        for p in sorted(root.rglob(pat)):
+            if "__pycache__" in p.parts or "locks" in p.parts:
+                continue
+            h.update(str(p.relative_to(root)).encode())
+            h.update(p.read_bytes())
+
+
+def python_lock(iv: ImplVersion) -> Path:
+    return LOCKS / f"{iv.name}-{iv.version}.txt"
+
+
+def python_stamp(iv: ImplVersion) -> str:
+    h = hashlib.sha256()
+    lock = python_lock(iv)
+    h.update(lock.read_bytes() if lock.exists() else b"")
+    h.update((iv.spec.python or "").encode())
+    _tree_digest(h, PY_ADAPTER)
+    return h.hexdigest()[:16]
+
+
+def env_dir(iv: ImplVersion) -> Path:
+    return cache_root() / "envs" / iv.id
+
+
+def _run(cmd: list[str], what: str, env: dict | None = None) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-8:]
+        raise NotAvailable(f"{what} failed: " + " | ".join(tail))
+
+
+def _uv() -> str:
+    exe = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    if not Path(exe).exists():
+        raise NotAvailable("uv is not installed in the harness environment")
+    return exe
+
+
+def setup_python(iv: ImplVersion, log=print) -> Environment:
+    lock = python_lock(iv)
+    if not lock.exists():
+        raise NotAvailable(f"no lock file {lock.relative_to(ROOT)}")
+    if not iv.spec.backend:
+        raise NotAvailable("matrix.yaml gives no backend for this version")
+    target = env_dir(iv)
+    stamp = python_stamp(iv)
+    stamp_file = target / ".zc-stamp"
+    if not (stamp_file.exists() and stamp_file.read_text() == stamp):
+        python = find_python(iv.spec.python or f"{sys.version_info.major}.{sys.version_info.minor}")
+        log(f"setting up {iv.id}: Python {iv.spec.python} environment from {lock.relative_to(ROOT)}")
+        if target.exists():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        uv = _uv()
+        env = {**os.environ, "VIRTUAL_ENV": str(target)}
+        env.pop("PYTHONPATH", None)
+        _run([uv, "venv", "-q", "-p", python, str(target)], f"creating the environment of {iv.id}")
+        _run([uv, "pip", "install", "-q", "-r", str(lock)], f"installing {lock.name}", env)
+        _run([uv, "pip", "install", "-q", "--no-deps", str(PY_ADAPTER)], "installing the Python adapter", env)
+        stamp_file.write_text(stamp)
+    command = [str(target / "bin" / "python"), "-m", "zc_adapter", "--backend", iv.spec.backend]
+    return Environment(iv, command, _adapter_env())
+
+
+def _adapter_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    env.pop("VIRTUAL_ENV", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    # One thread per worker: the harness parallelises across workers.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "BLOSC_NTHREADS", "RAYON_NUM_THREADS"):
+        env.setdefault(var, "1")
+    return env
+
+
+def setup_command(iv: ImplVersion) -> Environment:
+    cmd = iv.spec.command or iv.impl.command
+    if not cmd:
+        raise NotAvailable("matrix.yaml gives no command for this adapter")
+    cmd = [c.replace("{root}", str(ROOT)).replace("{python}", sys.executable) for c in cmd]
+    return Environment(iv, cmd, _adapter_env())
+
+
+def setup(iv: ImplVersion, log=print) -> Environment:
+    """Build (or reuse) the environment of one implementation version."""
+    if iv.impl.adapter == "python":
+        return setup_python(iv, log)
+    return setup_command(iv)
+
+
+def adapter_stamp(iv: ImplVersion) -> str:
+    """Identifies the writer's code: cached datasets are reused only while it holds."""
+    if iv.impl.adapter == "python":
+        return python_stamp(iv)
+    h = hashlib.sha256(json.dumps(iv.spec.command or iv.impl.command).encode())
+    for part in iv.spec.command or iv.impl.command or []:
+        p = Path(part.replace("{root}", str(ROOT)))
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]

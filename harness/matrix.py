@@ -1,0 +1,206 @@
+"""matrix.yaml: implementations, stores and profiles, validated on load.
+
+Errors name the file, the key and what was expected; unknown names get a
+"did you mean". Everything downstream works on `Matrix` and `ImplVersion`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .cases import TIERS
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MATRIX = ROOT / "matrix.yaml"
+
+LANGUAGES = ("python", "javascript", "typescript", "rust", "java", "c", "c++", "go")
+STORE_KINDS = ("local", "s3-moto")
+ACCESS_MODES = ("signed",)
+
+
+class ConfigError(Exception):
+    """A usage or configuration error: the CLI prints it and exits 2."""
+
+
+def did_you_mean(name: str, choices) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VersionSpec(_Strict):
+    python: str | None = Field(None, description="Python version of the adapter's environment (python adapters)")
+    backend: str | None = Field(None, description="zc_adapter backend name (python adapters)")
+    command: list[str] | None = Field(None, description="command that starts the adapter (overrides the implementation's)")
+    timeout: float | None = Field(None, gt=0)
+
+    @field_validator("python", mode="before")
+    @classmethod
+    def _python_is_text(cls, v):
+        if v is not None and not isinstance(v, str):
+            raise ValueError(f'write the Python version as a string, e.g. "3.12" (got {v!r})')
+        return v
+
+
+class Implementation(_Strict):
+    language: Literal[LANGUAGES]  # type: ignore[valid-type]
+    description: str = ""
+    homepage: str = ""
+    adapter: Literal["python", "command"] = "python"
+    command: list[str] | None = None
+    timeout: float = Field(60.0, gt=0, description="seconds per request")
+    enabled: bool = True
+    versions: dict[str, VersionSpec]
+
+    @field_validator("versions")
+    @classmethod
+    def _some_versions(cls, v):
+        if not v:
+            raise ValueError("list at least one version")
+        return v
+
+
+class StoreSpec(_Strict):
+    kind: Literal[STORE_KINDS]  # type: ignore[valid-type]
+    access: list[Literal[ACCESS_MODES]] = ["signed"]  # type: ignore[valid-type]
+    description: str = ""
+
+
+class Profile(_Strict):
+    description: str = ""
+    tier: Literal[TIERS] = "default"  # type: ignore[valid-type]
+    stores: list[str] | None = None
+    writers: list[str] | None = None
+    readers: list[str] | None = None
+    cases: list[str] | None = None
+
+
+class Matrix(_Strict):
+    schema_version: Literal[1] = Field(alias="schema")
+    implementations: dict[str, Implementation]
+    stores: dict[str, StoreSpec]
+    profiles: dict[str, Profile]
+    default_profile: str = "default"
+
+    @model_validator(mode="after")
+    def _cross_references(self):
+        if self.default_profile not in self.profiles:
+            raise ValueError(f"default_profile {self.default_profile!r} is not a profile"
+                             + did_you_mean(self.default_profile, self.profiles))
+        for pname, prof in self.profiles.items():
+            for s in prof.stores or []:
+                if s not in self.stores:
+                    raise ValueError(f"profiles.{pname}.stores: unknown store {s!r}" + did_you_mean(s, self.stores))
+        return self
+
+    # --- derived -------------------------------------------------------------
+    def impl_versions(self) -> list["ImplVersion"]:
+        out = []
+        for name, impl in self.implementations.items():
+            if not impl.enabled:
+                continue
+            for ver, spec in impl.versions.items():
+                out.append(ImplVersion(name, ver, impl, spec))
+        return out
+
+    def resolve_impls(self, names: list[str] | None, what: str) -> list["ImplVersion"]:
+        """`zarr-python` selects every version, `zarr-python@3.1.6` one."""
+        all_iv = self.impl_versions()
+        if not names:
+            return all_iv
+        chosen = []
+        for n in names:
+            hits = [iv for iv in all_iv if iv.id == n or iv.name == n]
+            if not hits:
+                raise ConfigError(f"unknown {what} implementation {n!r}"
+                                  + did_you_mean(n, [iv.id for iv in all_iv] + list(self.implementations)))
+            chosen += [h for h in hits if h not in chosen]
+        return chosen
+
+
+class ImplVersion:
+    """One implementation at one version: a writer and/or reader of the matrix."""
+
+    def __init__(self, name: str, version: str, impl: Implementation, spec: VersionSpec):
+        self.name, self.version, self.impl, self.spec = name, version, impl, spec
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def timeout(self) -> float:
+        return self.spec.timeout or self.impl.timeout
+
+    def __repr__(self) -> str:
+        return f"ImplVersion({self.id})"
+
+    def __eq__(self, other):
+        return isinstance(other, ImplVersion) and other.id == self.id
+
+    def __hash__(self):
+        return hash(self.id)
+
+
+def _format_error(path: Path, err: dict) -> str:
+    loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        key = str(err["loc"][-1])
+        known = _known_keys(err["loc"][:-1])
+        return f"{path}: {loc}: unknown key {key!r}{did_you_mean(key, known)}"
+    if err["type"] == "missing":
+        return f"{path}: {loc}: required key is missing"
+    if err["type"] == "literal_error":
+        return f"{path}: {loc}: {msg} (got {err.get('input')!r})"
+    return f"{path}: {loc}: {msg}" + (f" (got {err.get('input')!r})" if "input" in err and not isinstance(err.get("input"), dict) else "")
+
+
+def _known_keys(loc) -> list[str]:
+    """Field names expected at a location, for suggestions."""
+    names = [str(p) for p in loc]
+    if not names:
+        return ["schema", *Matrix.model_fields.keys()]
+    top = names[0]
+    if top == "implementations":
+        if len(names) == 2:
+            return list(Implementation.model_fields)
+        if len(names) >= 4:
+            return list(VersionSpec.model_fields)
+    if top == "stores" and len(names) == 2:
+        return list(StoreSpec.model_fields)
+    if top == "profiles" and len(names) == 2:
+        return list(Profile.model_fields)
+    return []
+
+
+def load_matrix(path: str | Path | None = None) -> Matrix:
+    path = Path(path or DEFAULT_MATRIX)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the matrix file: {exc.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level (implementations, stores, profiles)")
+    try:
+        return Matrix.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_format_error(path, e) for e in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+
+
+def matrix_digest(path: str | Path | None = None) -> str:
+    return hashlib.sha256(Path(path or DEFAULT_MATRIX).read_bytes()).hexdigest()[:16]

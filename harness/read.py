@@ -1,0 +1,84 @@
+"""Read: one cell is one reader reading one published dataset, then verification.
+
+The fast path asks only for the hash; a mismatch is read again with a dump so
+that the diagnosis can compare the reader's data with the reference.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .generate import Dataset
+from .matrix import ImplVersion
+from .reference import reference_array
+from .stores import Store
+from .verify import check, diagnose
+from .workers import WorkerError, WorkerPool
+
+
+@dataclass
+class Cell:
+    dataset: Dataset
+    store: Store
+    access: str
+    reader: ImplVersion
+    key: str  # where the dataset sits in the store
+
+    def ident(self) -> dict:
+        return {"writer": self.dataset.writer.id, "case": self.dataset.case.id, "store": self.store.name,
+                "access": self.access, "reader": self.reader.id}
+
+    @property
+    def test_id(self) -> str:
+        return f"{self.dataset.writer.id}/{self.dataset.case.id}/{self.store.name}/{self.reader.id}"
+
+
+@dataclass
+class Outcome:
+    outcome: str
+    message: str = ""
+    diagnosis: str = ""
+    duration_ms: float = 0.0
+    reader_elapsed_ms: float | None = None
+
+
+def read_cell(pool: WorkerPool, cell: Cell, expected_hash: str) -> Outcome:
+    ds = cell.dataset
+    if not ds.ok:
+        return Outcome("skipped", f"no dataset: writer {ds.writer.id} answered {ds.status}: {ds.message}")
+    case = ds.case
+    target = cell.store.target(ds.path, cell.key, cell.access)
+    req = {"op": "read", "format": case.format, "path": case.path, "target": target, "dump": None}
+    t0 = time.perf_counter()
+    try:
+        resp = pool.call(cell.reader.id, req)
+    except WorkerError as exc:
+        return Outcome(exc.outcome, str(exc), duration_ms=(time.perf_counter() - t0) * 1000)
+    took = (time.perf_counter() - t0) * 1000
+    if resp["status"] != "ok":
+        return Outcome(resp["status"], resp.get("error", ""), duration_ms=took)
+    verdict = check(case, expected_hash, resp)
+    if verdict.ok:
+        return Outcome("pass", duration_ms=took, reader_elapsed_ms=resp.get("elapsed_ms"))
+    return Outcome("mismatch", verdict.message, _diagnose(pool, cell, req, resp, expected_hash), took, resp.get("elapsed_ms"))
+
+
+def _diagnose(pool: WorkerPool, cell: Cell, req: dict, first: dict, expected_hash: str) -> str:
+    case = cell.dataset.case
+    if first.get("hash") == expected_hash:
+        return ""  # data right; the message already says what else differs
+    with tempfile.TemporaryDirectory(prefix="zc-dump-") as tmp:
+        dump = Path(tmp) / "dump.bin"
+        try:
+            resp = pool.call(cell.reader.id, {**req, "dump": str(dump)})
+        except WorkerError as exc:
+            return f"no dump for diagnosis: {exc}"
+        if resp.get("status") != "ok" or not dump.exists():
+            return f"no dump for diagnosis: the second read answered {resp.get('status')}: {resp.get('error', '')}"
+        if resp.get("hash") != first.get("hash"):
+            return "the reader returned different data on a second read (nondeterministic)"
+        return diagnose(case, reference_array(case), dump.read_bytes(), resp)
+

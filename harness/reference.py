@@ -1,0 +1,116 @@
+"""Reference data: the array each case must contain, made deterministically.
+
+The values are chosen to catch real bugs rather than to look random: extreme
+and negative integers, int64 beyond 2^53 (lost by readers that go through
+doubles), -0.0, subnormals, +-Inf and NaN, multi-byte and astral UTF-8, and
+no symmetry (a transposed or byte-swapped read never hashes equal).
+Chunks a case lists as missing hold the fill value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from pathlib import Path
+
+import numpy as np
+
+from zc_adapter.canonical import canonical_bytes, canonical_hash, fill_from_json, numpy_dtype
+
+from .cases import Case
+
+WORDS = ["", "a", "zarr", "température", "数据", "🧊", "naïve café", "Ωμέγα", "x" * 13, "tab\tand\nnewline"]
+
+
+def _rng(case: Case) -> np.random.Generator:
+    seed = int.from_bytes(hashlib.sha256(case.id.encode()).digest()[:8], "little")
+    return np.random.default_rng(seed)
+
+
+def _specials(dtype: str) -> list:
+    dt = numpy_dtype(dtype)
+    if dt.kind in "iu":
+        info = np.iinfo(dt)
+        vals = [info.min, info.max, 0, 1, info.max - 1]
+        if dt.kind == "i":
+            vals += [-1, info.min + 1]
+        if dt.itemsize == 8:
+            vals += [2**53 + 1, 2**62 + 3] + ([-(2**53) - 1] if dt.kind == "i" else [2**64 - 3])
+        return vals
+    if dt.kind == "f":
+        fi = np.finfo(dt)
+        return [np.nan, np.inf, -np.inf, -0.0, 0.0, fi.smallest_subnormal, -fi.smallest_subnormal, fi.max, fi.min, fi.tiny]
+    if dt.kind == "c":
+        return [complex(np.nan, 1), complex(1, np.inf), complex(-0.0, -0.0), complex(-np.inf, np.nan), complex(3.5, -2.25)]
+    return []
+
+
+def reference_array(case: Case) -> np.ndarray:
+    rng = _rng(case)
+    dt = numpy_dtype(case.dtype)
+    shape = case.shape
+    n = int(np.prod(shape)) if shape else 1
+    if case.dtype == "bool":
+        flat = rng.integers(0, 2, n).astype(bool)
+    elif dt.kind in "iu":
+        info = np.iinfo(dt)
+        flat = rng.integers(info.min, info.max, n, dtype=dt, endpoint=True)
+    elif dt.kind == "f":
+        flat = (rng.standard_normal(n) * 1000).astype(dt)
+    elif dt.kind == "c":
+        flat = (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(dt) * 100
+    elif case.dtype == "string":
+        flat = np.empty(n, dtype=object)
+        flat[:] = [WORDS[i] for i in rng.integers(0, len(WORDS), n)]
+    elif dt.kind == "U":
+        width = dt.itemsize // 4
+        flat = np.array([w[:width].rstrip("\0") or "Z" for w in (WORDS[i] for i in rng.integers(0, len(WORDS), n))], dtype=dt)
+    else:  # S<n>: bytes without trailing NULs (those are padding by definition)
+        width = dt.itemsize
+        raw = rng.integers(1, 256, (n, width), dtype=np.uint8)
+        flat = raw.view(f"S{width}").reshape(n).astype(dt)
+    specials = _specials(case.dtype)
+    if specials and n >= 4:  # a 0-d array keeps its random value, never the fill
+        # Spread the special values so they land in first, interior and edge chunks.
+        positions = np.linspace(0, n - 1, num=min(len(specials), n)).astype(int)
+        for pos, val in zip(positions, specials):
+            flat[pos] = val
+    arr = flat.reshape(shape)
+    _blank_missing_chunks(case, arr)
+    return arr
+
+
+def _blank_missing_chunks(case: Case, arr: np.ndarray) -> None:
+    if not case.missing_chunks:
+        return
+    fill = fill_from_json(case.fill_value, case.dtype)
+    for idx in case.missing_chunks:
+        region = tuple(slice(i * c, (i + 1) * c) for i, c in zip(idx, case.chunks))
+        arr[region] = fill
+
+
+def chunk_regions(case: Case):
+    """Index tuples of every chunk of the case's chunk grid."""
+    return itertools.product(*(range(g) for g in case.chunk_grid))
+
+
+class ReferenceStore:
+    """Reference data files (canonical bytes) and hashes, cached on disk by case digest."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def path(self, case: Case) -> Path:
+        return self.root / f"{case.id}.{case.digest}.bin"
+
+    def ensure(self, case: Case) -> Path:
+        p = self.path(case)
+        if not p.exists():
+            p.parent.mkdir(parents=True, exist_ok=True)
+            tmp = p.with_suffix(".tmp")
+            tmp.write_bytes(canonical_bytes(reference_array(case), case.dtype))
+            tmp.replace(p)
+        return p
+
+    def hash(self, case: Case) -> str:
+        return canonical_hash(reference_array(case), case.dtype)

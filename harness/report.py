@@ -1,0 +1,74 @@
+"""Report: one self-contained report.html from a run directory (no network needed).
+
+A matrix per store (and access mode) and format: readers as columns, writer
+and case as rows, a colour per outcome, the message on hover and in a detail
+panel on click; counts per reader and per writer; what writers could not write;
+implementations that were not available.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from .results import OUTCOME_ORDER, counts, latest_records, load_jsonl
+
+ABBREV = {"pass": "✓", "mismatch": "≠", "error": "E", "unsupported": "U", "timeout": "T", "crash": "C", "skipped": "–"}
+
+
+def build_view(records: list[dict], writes: list[dict], run: dict) -> dict:
+    groups: dict[tuple, dict] = {}
+    for i, r in enumerate(records):
+        key = (r["store"], r.get("access") or "", r.get("format") or "")
+        g = groups.setdefault(key, {"rows": {}, "readers": set(), "cells": {}})
+        row = (r["case"], r["writer"])
+        g["rows"][row] = True
+        g["readers"].add(r["reader"])
+        g["cells"][(row, r["reader"])] = i
+    views = []
+    for (store, access, fmt), g in sorted(groups.items()):
+        readers = sorted(g["readers"])
+        rows = []
+        for case, writer in sorted(g["rows"]):
+            rows.append({"case": case, "writer": writer,
+                         "cells": [g["cells"].get(((case, writer), rd)) for rd in readers]})
+        c = Counter(records[i]["outcome"] for i in g["cells"].values())
+        views.append({"id": f"{store}|{access}|{fmt}", "store": store, "access": access, "format": fmt,
+                      "readers": readers, "rows": rows, "counts": dict(c)})
+    write_support: dict[str, Counter] = defaultdict(Counter)
+    write_problems = []
+    for w in writes:
+        write_support[w["writer"]][w["status"]] += 1
+        if w["status"] != "ok":
+            write_problems.append(w)
+    return {
+        "views": views,
+        "stores": sorted({v["store"] + (f" ({v['access']})" if v["access"] else "") for v in views}),
+        "formats": sorted({v["format"] for v in views}),
+        "by_reader": counts(records, "reader"),
+        "by_writer": counts(records, "writer"),
+        "write_support": {k: dict(v) for k, v in sorted(write_support.items())},
+        "write_problems": sorted(write_problems, key=lambda w: (w["writer"], w["case"])),
+        "unexpected": [r for r in records if r.get("unexpected")],
+    }
+
+
+def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    run_dir = Path(run_dir)
+    records = latest_records(load_jsonl(run_dir / "results.jsonl"))
+    writes = load_jsonl(run_dir / "writes.jsonl")
+    run = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else {}
+    env = Environment(loader=PackageLoader("harness", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    html = env.get_template("report.html.j2").render(
+        run=run, records=records, view=build_view(records, writes, run), outcomes=OUTCOME_ORDER, abbrev=ABBREV,
+        records_json=json.dumps([{k: r.get(k) for k in ("writer", "writer_version", "reader", "reader_version", "case",
+                                                        "format", "store", "access", "outcome", "expected", "unexpected",
+                                                        "message", "diagnosis", "reason", "link", "duration_ms")}
+                                 for r in records], ensure_ascii=False).replace("</", "<\\/"),
+    )
+    path = Path(out) if out else run_dir / "report.html"
+    path.write_text(html, encoding="utf-8")
+    return path

@@ -1,0 +1,121 @@
+"""Run artifacts: results.jsonl (appended as cells finish), junit.xml, summary.md.
+
+A record is one cell: writer x case x store (and access mode) x reader, its
+outcome, what was expected, the message and the diagnosis.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+OUTCOME_ORDER = ["pass", "mismatch", "error", "unsupported", "timeout", "crash", "skipped"]
+CELL_KEY = ("writer", "case", "store", "access", "reader")
+
+
+def cell_key(rec: dict) -> tuple:
+    return tuple(rec.get(k) for k in CELL_KEY)
+
+
+class ResultsLog:
+    """Appends one JSON line per record and flushes it, so an interrupted run keeps it."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+        self._f = open(path, "a", encoding="utf-8")
+
+    def append(self, rec: dict) -> None:
+        line = json.dumps(rec, ensure_ascii=False, sort_keys=False)
+        with self._lock:
+            self._f.write(line + "\n")
+            self._f.flush()
+
+    def close(self) -> None:
+        if not self._f.closed:
+            self._f.close()
+
+
+def load_jsonl(path: Path) -> list[dict]:
+    out = []
+    if not path.exists():
+        return out
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue  # a line cut by an interrupted run
+    return out
+
+
+def latest_records(records: list[dict]) -> list[dict]:
+    """One record per cell: the last one written (a resumed run may repeat a cell)."""
+    by_key = {}
+    for r in records:
+        by_key[cell_key(r)] = r
+    return list(by_key.values())
+
+
+def counts(records: list[dict], by: str | None = None) -> dict:
+    if by is None:
+        return dict(Counter(r["outcome"] for r in records))
+    out: dict[str, Counter] = {}
+    for r in records:
+        out.setdefault(r[by], Counter())[r["outcome"]] += 1
+    return {k: dict(v) for k, v in sorted(out.items())}
+
+
+def write_junit(records: list[dict], path: Path) -> None:
+    by_suite: dict[str, list[dict]] = {}
+    for r in records:
+        by_suite.setdefault(f"{r['store']}.{r['reader']}", []).append(r)
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>']
+    total = len(records)
+    failures = sum(1 for r in records if r.get("unexpected"))
+    parts.append(f'<testsuites name="zarr-conformance" tests="{total}" failures="{failures}">')
+    for suite, recs in sorted(by_suite.items()):
+        fails = sum(1 for r in recs if r.get("unexpected"))
+        skips = sum(1 for r in recs if not r.get("unexpected") and r["outcome"] != "pass")
+        parts.append(f'  <testsuite name={quoteattr(suite)} tests="{len(recs)}" failures="{fails}" skipped="{skips}">')
+        for r in recs:
+            name = quoteattr(f"{r['writer']}/{r['case']}")
+            secs = (r.get("duration_ms") or 0) / 1000
+            parts.append(f'    <testcase classname={quoteattr(suite)} name={name} time="{secs:.3f}">')
+            text = escape(" ".join(filter(None, [r.get("message"), r.get("diagnosis")])))
+            if r.get("unexpected"):
+                parts.append(f'      <failure message={quoteattr(r["outcome"] + " (expected " + r["expected"] + ")")}>{text}</failure>')
+            elif r["outcome"] != "pass":
+                parts.append(f'      <skipped message={quoteattr(r["outcome"] + " (expected)")}>{text}</skipped>')
+            parts.append("    </testcase>")
+        parts.append("  </testsuite>")
+    parts.append("</testsuites>")
+    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+
+
+def write_summary(records: list[dict], run: dict, path: Path) -> None:
+    c = counts(records)
+    unexpected = [r for r in records if r.get("unexpected")]
+    lines = ["# Zarr conformance summary", ""]
+    lines.append(f"{len(records)} cells: " + ", ".join(f"{c.get(o, 0)} {o}" for o in OUTCOME_ORDER if c.get(o)))
+    lines.append(f"**{len(unexpected)} unexpected**" if unexpected else "**all outcomes as expected**")
+    lines += ["", "| reader | " + " | ".join(OUTCOME_ORDER) + " |", "|---" * (len(OUTCOME_ORDER) + 1) + "|"]
+    for reader, cc in counts(records, "reader").items():
+        lines.append(f"| {reader} | " + " | ".join(str(cc.get(o, 0)) for o in OUTCOME_ORDER) + " |")
+    na = run.get("not_available") or {}
+    if na:
+        lines += ["", "Not available in this run:", ""] + [f"- {k}: {v}" for k, v in sorted(na.items())]
+    if unexpected:
+        lines += ["", "## Unexpected", "", "| cell | outcome | expected | message |", "|---|---|---|---|"]
+        for r in unexpected[:200]:
+            msg = (r.get("diagnosis") or r.get("message") or "").replace("|", "\\|").replace("\n", " ")[:200]
+            lines.append(f"| {r['writer']}/{r['case']}/{r['store']}/{r['reader']} | {r['outcome']} | {r['expected']} | {msg} |")
+        if len(unexpected) > 200:
+            lines.append(f"| ... {len(unexpected) - 200} more | | | |")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")

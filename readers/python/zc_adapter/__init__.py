@@ -1,0 +1,1 @@
+"""Python adapters of the Zarr conformance harness (protocol v1)."""

@@ -1,0 +1,204 @@
+"""Protocol v1 for Python adapters: a persistent JSON-lines loop and a one-shot CLI.
+
+A backend (one per library, see backends/) only knows its library: how to
+write a case and how to read an array. Everything the protocol fixes, such as
+decoding reference data, hashing, dumps, errors as "Type: message", lives here,
+so every Python adapter answers in exactly the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import canonical
+
+PROTOCOL = 1
+
+BACKENDS = {
+    "zarr3": "zc_adapter.backends.zarr3",
+    "zarr2": "zc_adapter.backends.zarr2",
+    "tensorstore": "zc_adapter.backends.tensorstore",
+    "z5py": "zc_adapter.backends.z5py",
+    "netcdf4": "zc_adapter.backends.netcdf4",
+    "zarrs": "zc_adapter.backends.zarrs",
+}
+
+
+class Unsupported(Exception):
+    """The library (or this adapter's use of it) lacks the feature a request needs."""
+
+
+@dataclass
+class ReadResult:
+    array: np.ndarray
+    fill_value: Any = None  # a Python/numpy scalar, or None when the format has none
+    attributes: dict = field(default_factory=dict)
+    dtype: str | None = None  # canonical name; derived from array.dtype when None
+
+
+class Backend:
+    """What a library backend provides. Subclasses set `impl` and override."""
+
+    impl = "?"
+    language = "python"
+    verbs = ("read", "write")
+
+    def version(self) -> str:
+        raise NotImplementedError
+
+    def versions(self) -> dict:
+        """Other component versions worth recording (codec libraries...)."""
+        return {}
+
+    def write(self, case: dict, data: np.ndarray, target: dict) -> None:
+        raise Unsupported("this adapter does not write")
+
+    def read(self, target: dict, path: str, fmt: str | None) -> ReadResult:
+        raise Unsupported("this adapter does not read")
+
+
+def load_backend(name: str) -> Backend:
+    if name not in BACKENDS:
+        raise SystemExit(f"unknown backend {name!r}; known: {', '.join(sorted(BACKENDS))}")
+    return importlib.import_module(BACKENDS[name]).BACKEND()
+
+
+def error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+class Adapter:
+    def __init__(self, backend: Backend):
+        self.backend = backend
+
+    def hello(self, req: dict) -> dict:
+        return {
+            "ok": True,
+            "impl": self.backend.impl,
+            "version": self.backend.version(),
+            "language": self.backend.language,
+            "verbs": list(self.backend.verbs),
+            "protocol": PROTOCOL,
+            "components": self.backend.versions(),
+        }
+
+    def write(self, req: dict) -> dict:
+        case = req["case"]
+        with open(req["data"], "rb") as f:
+            data = canonical.from_canonical_bytes(f.read(), case["dtype"], case["shape"])
+        self.backend.write(case, data, req["target"])
+        return {"status": "ok"}
+
+    def read(self, req: dict) -> dict:
+        t0 = time.perf_counter()
+        result = self.backend.read(req["target"], req.get("path", ""), req.get("format"))
+        elapsed = (time.perf_counter() - t0) * 1000
+        arr = np.asarray(result.array)
+        dtype = result.dtype or canonical.dtype_name(arr.dtype)
+        raw = canonical.canonical_bytes(arr, dtype)
+        if req.get("dump"):
+            with open(req["dump"], "wb") as f:
+                f.write(raw)
+        return {
+            "status": "ok",
+            "shape": list(arr.shape),
+            "dtype": dtype,
+            "hash": "sha256:" + hashlib.sha256(raw).hexdigest(),
+            "fill_value": canonical.fill_to_json(result.fill_value, dtype),
+            "attributes": result.attributes or {},
+            "elapsed_ms": round(elapsed, 3),
+        }
+
+    def handle(self, req: dict) -> dict:
+        op = req.get("op")
+        rid = req.get("id")
+        try:
+            if op == "hello":
+                return self.hello(req)
+            if op not in ("read", "write"):
+                return {"id": rid, "status": "error", "error": f"BadRequest: unknown op {op!r}"}
+            if op not in self.backend.verbs:
+                return {"id": rid, "status": "unsupported", "error": f"this adapter does not {op}"}
+            missing = [k for k in (("case", "data", "target") if op == "write" else ("target",)) if k not in req]
+            if missing:
+                return {"id": rid, "status": "error", "error": f"BadRequest: missing {', '.join(missing)}"}
+            resp = self.write(req) if op == "write" else self.read(req)
+        except Unsupported as exc:
+            return {"id": rid, "status": "unsupported", "error": str(exc)}
+        except Exception as exc:  # the library's own error, reported verbatim
+            traceback.print_exc(file=sys.stderr)
+            return {"id": rid, "status": "error", "error": error_text(exc)}
+        resp["id"] = rid
+        return resp
+
+    def serve(self, stdin=None, stdout=None) -> int:
+        stdin = stdin or sys.stdin
+        stdout = stdout or sys.stdout
+        for line in stdin:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                req = json.loads(line)
+                if not isinstance(req, dict):
+                    raise ValueError("a request is a JSON object")
+            except ValueError as exc:
+                resp = {"id": None, "status": "error", "error": f"BadRequest: {exc}"}
+            else:
+                if req.get("op") == "bye":
+                    return 0
+                resp = self.handle(req)
+            stdout.write(json.dumps(resp, allow_nan=False) + "\n")
+            stdout.flush()
+        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="zc_adapter", description="Zarr conformance adapter (protocol v1)")
+    parser.add_argument("--backend", required=True, choices=sorted(BACKENDS))
+    sub = parser.add_subparsers(dest="cmd")
+    sub.add_parser("serve", help="persistent JSON-lines loop on stdin/stdout (the default)")
+    sub.add_parser("hello", help="print the handshake")
+    r = sub.add_parser("read", help="read one array and print the response")
+    r.add_argument("--target-json", required=True)
+    r.add_argument("--path", default="")
+    r.add_argument("--format", default=None)
+    r.add_argument("--dump", default=None)
+    w = sub.add_parser("write", help="write one case and print the response")
+    w.add_argument("--case-json", required=True, help="the case as JSON, or @file")
+    w.add_argument("--data", required=True)
+    w.add_argument("--target-json", required=True)
+    args = parser.parse_args(argv)
+
+    adapter = Adapter(load_backend(args.backend))
+    # Protocol output only on stdout: libraries that print go to stderr.
+    real_stdout, sys.stdout = sys.stdout, sys.stderr
+    if args.cmd in (None, "serve"):
+        return adapter.serve(stdout=real_stdout)
+
+    def arg_json(text: str):
+        if text.startswith("@"):
+            with open(text[1:]) as f:
+                return json.load(f)
+        return json.loads(text)
+
+    if args.cmd == "hello":
+        resp = adapter.handle({"op": "hello", "protocol": PROTOCOL})
+    elif args.cmd == "read":
+        resp = adapter.handle({"op": "read", "id": "cli", "target": arg_json(args.target_json),
+                               "path": args.path, "format": args.format, "dump": args.dump})
+    else:
+        resp = adapter.handle({"op": "write", "id": "cli", "case": arg_json(args.case_json),
+                               "data": args.data, "target": arg_json(args.target_json)})
+    real_stdout.write(json.dumps(resp, indent=2) + "\n")
+    return 0 if resp.get("ok") or resp.get("status") in ("ok",) else 1

@@ -1,0 +1,102 @@
+"""matrix.yaml validation: errors name the file, the key and what was expected."""
+
+import textwrap
+
+import pytest
+
+from harness.matrix import ConfigError, load_matrix
+from conftest import run_cli
+
+GOOD = textwrap.dedent("""
+    schema: 1
+    implementations:
+      zarr-python:
+        language: python
+        versions:
+          "3.1.6": {python: "3.12", backend: zarr3}
+    stores:
+      local: {kind: local}
+    profiles:
+      smoke: {tier: smoke, stores: [local]}
+    default_profile: smoke
+""")
+
+
+def write(tmp_path, text):
+    p = tmp_path / "matrix.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_project_matrix_loads():
+    m = load_matrix()
+    assert "zarr-python@3.1.6" in [iv.id for iv in m.impl_versions()]
+    assert m.default_profile in m.profiles
+
+
+def test_good_matrix(tmp_path):
+    m = load_matrix(write(tmp_path, GOOD))
+    assert [iv.id for iv in m.impl_versions()] == ["zarr-python@3.1.6"]
+
+
+@pytest.mark.parametrize("change, expect", [
+    (("language: python", "langauge: python"), ["implementations.zarr-python.langauge", "unknown key", "did you mean 'language'"]),
+    (("language: python", "language: cobol"), ["implementations.zarr-python.language", "cobol"]),
+    (('python: "3.12"', "python: 3.12"), ["implementations.zarr-python.versions.3.1.6.python", 'as a string']),
+    (("kind: local", "kind: ftp"), ["stores.local.kind", "ftp"]),
+    (("stores: [local]", "stores: [locl]"), ["profiles.smoke.stores", "unknown store 'locl'", "did you mean 'local'"]),
+    (("tier: smoke", "tier: huge"), ["profiles.smoke.tier", "huge"]),
+    (("schema: 1", "schema: 2"), ["schema"]),
+    (("default_profile: smoke", "default_profile: smoky"), ["did you mean 'smoke'"]),
+])
+def test_schema_errors_name_file_key_and_expectation(tmp_path, change, expect):
+    path = write(tmp_path, GOOD.replace(*change))
+    with pytest.raises(ConfigError) as exc:
+        load_matrix(path)
+    msg = str(exc.value)
+    assert str(path) in msg
+    for part in expect:
+        assert part in msg, msg
+
+
+def test_missing_key(tmp_path):
+    with pytest.raises(ConfigError, match=r"implementations\.zarr-python\.versions: required key is missing"):
+        load_matrix(write(tmp_path, GOOD.replace('versions:\n      "3.1.6": {python: "3.12", backend: zarr3}', "")))
+
+
+def test_not_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_matrix(write(tmp_path, "schema: [1\n"))
+
+
+def test_cli_exit_2_on_bad_matrix(tmp_path):
+    path = write(tmp_path, GOOD.replace("language: python", "langauge: python"))
+    proc = run_cli("--matrix", path, "run", "--quiet")
+    assert proc.returncode == 2
+    assert "did you mean 'language'" in proc.stderr
+
+
+@pytest.mark.parametrize("args, expect", [
+    (["--readers", "zarr-pyton"], "unknown reader implementation 'zarr-pyton' (did you mean 'zarr-python'?)"),
+    (["--writers", "tensorstore@9"], "unknown writer implementation 'tensorstore@9'"),
+    (["--cases", "v9/nothing/*"], "no case matches"),
+    (["--stores", "s3-motto"], "did you mean 's3-moto'"),
+    (["--profile", "smoek"], "did you mean 'smoke'"),
+    (["--jobs", "0"], "--jobs must be at least 1"),
+])
+def test_cli_usage_errors_exit_2(args, expect):
+    proc = run_cli("run", "--quiet", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert expect in proc.stderr
+
+
+def test_list_json():
+    import json
+
+    proc = run_cli("list", "implementations", "--json")
+    assert proc.returncode == 0
+    ids = [r["id"] for r in json.loads(proc.stdout)]
+    assert "tensorstore@0.1.86" in ids
+    proc = run_cli("list", "cases", "--json", "--profile", "smoke")
+    cases = json.loads(proc.stdout)
+    assert cases and all(c["tier"] == "smoke" for c in cases)

@@ -1,0 +1,133 @@
+"""The runner: hung, crashed and lying adapters only cost their own cell;
+results are appended as cells finish; an interrupted run resumes; nothing is left running."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from harness.results import load_jsonl
+from conftest import CLI, FAKE_MATRIX, ROOT, run_cli
+
+CASES = "v2/int16/raw/edge,v3/float64/zstd/edge,v2/int16/zlib/edge"
+
+
+def records(out):
+    return load_jsonl(out / "results.jsonl")
+
+
+def test_hang_crash_and_garbage_cost_only_their_cell(tmp_path):
+    out = tmp_path / "run"
+    proc = run_cli("--matrix", FAKE_MATRIX, "run", "--cases", CASES, "--writers", "fake", "--out", out,
+                   "--no-expectations", "-j", "2", "--quiet")
+    assert proc.returncode == 1, proc.stderr  # unexpected outcomes
+    recs = records(out)
+    by = {(r["reader"], r["case"]): r for r in recs}
+    assert len(recs) == 3 * 5  # 3 datasets x 5 readers, local store
+    trigger = "v2/int16/raw/edge"
+    assert by[("fake-hang@1", trigger)]["outcome"] == "timeout"
+    assert "no answer within 2 s" in by[("fake-hang@1", trigger)]["message"]
+    assert by[("fake-crash@1", trigger)]["outcome"] == "crash"
+    assert "exited with status 3" in by[("fake-crash@1", trigger)]["message"]
+    assert by[("fake-garbage@1", trigger)]["outcome"] == "crash"
+    assert "not JSON" in by[("fake-garbage@1", trigger)]["message"]
+    # The same workers' other cells went on and passed.
+    for reader in ("fake-hang@1", "fake-crash@1", "fake-garbage@1"):
+        others = [r for r in recs if r["reader"] == reader and r["case"] != trigger]
+        assert others and all(r["outcome"] == "pass" for r in others)
+    run = json.loads((out / "run.json").read_text())
+    assert run["worker_starts"]["fake-hang@1"] >= 2  # killed and restarted
+    assert run["implementations"]["fake@good"]["version"] == "0.0.1-good"
+
+
+def test_wrong_data_is_a_mismatch_with_diagnosis(tmp_path):
+    out = tmp_path / "run"
+    proc = run_cli("--matrix", FAKE_MATRIX, "run", "--cases", "v2/int16/zlib/edge,v2/int16/zlib/3d-F", "--writers", "fake",
+                   "--readers", "fake-transpose", "--out", out, "--no-expectations", "--quiet")
+    assert proc.returncode == 1
+    recs = {r["case"]: r for r in records(out)}
+    assert recs["v2/int16/zlib/edge"]["outcome"] == "mismatch"
+    assert recs["v2/int16/zlib/edge"]["diagnosis"] == "transposed (axes reversed)"
+    assert recs["v2/int16/zlib/3d-F"]["outcome"] == "pass"  # the fake transposes 2-d only
+
+
+def test_expectations_turn_known_failures_expected(tmp_path):
+    out = tmp_path / "run"
+    exp = tmp_path / "expectations.yaml"
+    exp.write_text(json.dumps([{"reader": "fake-transpose@*", "outcome": "mismatch",
+                                "reason": "the fake transposes 2-d arrays", "link": "https://example.org/1"}]))
+    proc = run_cli("--matrix", FAKE_MATRIX, "run", "--cases", "v2/int16/zlib/edge,v2/int16/zlib/3d-F",
+                   "--writers", "fake", "--readers", "fake-transpose", "--out", out, "--expectations", exp, "--quiet")
+    recs = {r["case"]: r for r in records(out)}
+    assert recs["v2/int16/zlib/edge"]["unexpected"] is False
+    assert recs["v2/int16/zlib/edge"]["reason"] == "the fake transposes 2-d arrays"
+    # A cell expected to fail that passes is unexpected: the fix shows.
+    assert recs["v2/int16/zlib/3d-F"]["unexpected"] is True
+    assert proc.returncode == 1
+    # expectations update writes the run's failures back
+    new = tmp_path / "new.yaml"
+    assert run_cli("expectations", "update", out, "--file", new).returncode == 0
+    text = new.read_text()
+    assert "v2/int16/zlib/edge" in text and "mismatch" in text and "3d-F" not in text
+
+
+def _children_of(pid):
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def test_interrupted_run_resumes_and_leaves_no_process(tmp_path):
+    out = tmp_path / "run"
+    args = ["--matrix", FAKE_MATRIX, "run", "--profile", "smoke", "--stores", "local,s3-moto",
+            "--readers", "fake,fake-transpose", "--writers", "fake", "--out", out, "--no-expectations", "-j", "1"]
+    proc = subprocess.Popen([*CLI, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(records(out)) < 10:
+        time.sleep(0.05)
+    kids = _children_of(proc.pid)
+    assert kids, "workers and moto run as children"
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    first = records(out)
+    assert len(first) >= 10
+    time.sleep(0.5)
+    assert not [k for k in kids if k.is_running() and k.status() != psutil.STATUS_ZOMBIE], "orphans after Ctrl-C"
+    # Resume: only the missing cells run, and the run completes.
+    done = run_cli(*args, "--resume", "--quiet")
+    assert done.returncode == 1, done.stderr  # fake-transpose mismatches are unexpected
+    allrecs = records(out)
+    keys = [(r["writer"], r["case"], r["store"], r["access"], r["reader"]) for r in allrecs]
+    assert len(keys) == len(set(keys)), "no cell ran twice"
+    run = json.loads((out / "run.json").read_text())
+    n_cases = len(run["cases"])
+    assert len(allrecs) == n_cases * 2 * 2  # cases x stores x readers
+    assert allrecs[: len(first)] == first  # earlier results kept as they were
+
+
+def test_results_are_appended_as_cells_finish(tmp_path):
+    """A run killed hard (SIGKILL) still leaves every finished cell in results.jsonl."""
+    out = tmp_path / "run"
+    args = ["--matrix", FAKE_MATRIX, "run", "--profile", "smoke", "--writers", "fake", "--readers", "fake",
+            "--out", out, "--no-expectations", "-j", "1", "--quiet"]
+    proc = subprocess.Popen([*CLI, *map(str, args)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(records(out)) < 5:
+        time.sleep(0.02)
+    kids = _children_of(proc.pid)
+    proc.kill()
+    proc.wait()
+    assert len(records(out)) >= 5
+    # Workers notice their parent is gone (stdin closes) and exit.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(k.is_running() and k.status() != psutil.STATUS_ZOMBIE for k in kids):
+        time.sleep(0.1)
+    assert not [k for k in kids if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
