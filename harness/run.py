@@ -99,6 +99,7 @@ class Session:
         self.hellos: dict[str, dict] = {}
         self.stamps: dict[str, str] = {}
         self.stores: dict[str, Store] = {}
+        self.store_info: dict[str, dict] = {}
         self.pool: WorkerPool | None = None
         self.datasets: list[Dataset] = []
         self.timings: dict[str, float] = {}
@@ -160,6 +161,7 @@ class Session:
                 store.stop()
                 continue
             self.stores[name] = store
+            self.store_info[name] = {"kind": store.kind, "version": store.version(), "access": store.access_modes}
         self._timed("start_stores", t0)
 
     def prepare(self) -> None:
@@ -333,7 +335,7 @@ class Session:
             "implementations": self.hellos,
             "worker_starts": dict(self.pool.starts) if self.pool else {},
             "not_available": self.not_available,
-            "stores": {n: {"kind": s.kind, "version": s.version(), "access": s.access_modes} for n, s in self.stores.items()},
+            "stores": self.store_info,
             "platform": {"os": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
             "timings_s": self.timings,
         }

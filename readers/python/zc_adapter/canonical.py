@@ -193,7 +193,7 @@ def fill_equal(a, b, dtype: str) -> bool:
         return a is b
     try:
         x, y = fill_from_json(a, dtype), fill_from_json(b, dtype)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return False
     if dtype.startswith(("float", "complex")):
         xs = [complex(x).real, complex(x).imag]

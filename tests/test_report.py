@@ -1,0 +1,77 @@
+"""The report: self-contained HTML, rendered by a real browser (headless Chromium)."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import FAKE_MATRIX, run_cli
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    proc = run_cli("--matrix", FAKE_MATRIX, "run", "--cases", "v2/int16/zlib/edge,v3/float64/zstd/edge,n5/int16/raw/edge",
+                   "--writers", "fake", "--readers", "fake,fake-transpose", "--stores", "local,s3-moto",
+                   "--out", out, "--no-expectations", "--quiet")
+    assert proc.returncode == 1, proc.stderr
+    return out
+
+
+def test_artifacts(run_dir):
+    for name in ("results.jsonl", "run.json", "report.html", "junit.xml", "summary.md", "writes.jsonl"):
+        assert (run_dir / name).exists(), name
+    junit = (run_dir / "junit.xml").read_text()
+    assert junit.count("<testcase") == 3 * 2 * 2 and "<failure" in junit
+    summary = (run_dir / "summary.md").read_text()
+    assert "unexpected" in summary and "fake-transpose@1" in summary
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["stores"]["s3-moto"]["version"].startswith("moto ")
+    assert set(run["implementations"]) == {"fake@good", "fake-transpose@1"}
+
+
+def test_report_is_self_contained(run_dir):
+    html = (run_dir / "report.html").read_text()
+    assert not re.search(r'(src|href)="https?://', html), "no network resources"
+    assert "transposed (axes reversed)" in html
+
+
+def test_report_rerenders(run_dir):
+    (run_dir / "report.html").unlink()
+    assert run_cli("report", run_dir).returncode == 0
+    assert (run_dir / "report.html").exists()
+
+
+def dom(path, extra=()):
+    with tempfile.TemporaryDirectory() as profile:
+        proc = subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--virtual-time-budget=3000", *extra, "--dump-dom", f"file://{path}"],
+            capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="chromium not installed (CI installs it)")
+def test_report_in_headless_chromium(run_dir):
+    html = dom(run_dir / "report.html")
+    # The script ran: exactly one matrix view is active, and it has the readers as columns.
+    active = re.findall(r'<section class="view active" data-store="([^"]+)" data-format="([^"]+)"', html)
+    assert len(active) == 1, active
+    sections = html.split('<section class="view')
+    active_html = next(s for s in sections if s.startswith(' active'))
+    assert active_html.count('class="reader"') == 2
+    assert re.search(r'class="cell o-pass', active_html)
+    assert re.search(r'class="cell o-mismatch unexpected', html)
+    # Stores and formats are both switchable.
+    assert "local" in html and "s3-moto" in html
+    for fmt in ("zarr2", "zarr3", "n5"):
+        assert f'<option>{fmt}</option>' in html
