@@ -22,6 +22,7 @@ generated from this module (`zarr-conformance docs`).
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import hashlib
 import json
@@ -210,7 +211,7 @@ def default_fill(dtype: str):
     if dtype.startswith("float"):
         return 0.0
     if dtype.startswith("S"):
-        return ""  # base64 of b""
+        return base64.b64encode(b"\0" * int(dtype[1:])).decode()  # n NUL bytes, as writers pad it
     if dtype.startswith("U") or dtype == "string":
         return ""
     return 0

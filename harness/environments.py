@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,11 +141,64 @@ def _adapter_env() -> dict[str, str]:
     return env
 
 
-def setup_command(iv: ImplVersion) -> Environment:
+def _expand(text: str, iv: ImplVersion) -> str:
+    return (text.replace("{root}", str(ROOT)).replace("{python}", sys.executable)
+            .replace("{version}", iv.version).replace("{cache}", str(cache_root())))
+
+
+def build_stamp(iv: ImplVersion) -> str:
+    build = iv.spec.build or iv.impl.build
+    h = hashlib.sha256(json.dumps([build.model_dump() if build else None, iv.spec.command or iv.impl.command]).encode())
+    if build:
+        base = ROOT / build.dir
+        for pattern in build.inputs:
+            for p in sorted(base.glob(pattern)):
+                if p.is_file():
+                    h.update(str(p.relative_to(base)).encode())
+                    h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def build_command_adapter(iv: ImplVersion, log=print) -> None:
+    """Run the adapter's build steps unless the stamp of its inputs is unchanged."""
+    build = iv.spec.build or iv.impl.build
+    if build is None:
+        return
+    missing = [tool for tool in build.requires if not shutil.which(tool)]
+    if missing:
+        raise NotAvailable(f"needs {', '.join(missing)} on PATH")
+    stamp_file = cache_root() / "builds" / f"{iv.id}.stamp"
+    stamp = build_stamp(iv)
+    if stamp_file.exists() and stamp_file.read_text() == stamp:
+        return
+    log(f"building {iv.id} in {build.dir}")
+    workdir = ROOT / build.dir
+    deadline = time.monotonic() + build.timeout
+    env = {**os.environ, "ZC_VERSION": iv.version}
+    for step in build.steps:
+        cmd = [_expand(part, iv) for part in step]
+        try:
+            proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env,
+                                  timeout=max(1, deadline - time.monotonic()))
+        except FileNotFoundError:
+            raise NotAvailable(f"build step {cmd[0]!r} not found") from None
+        except subprocess.TimeoutExpired:
+            raise NotAvailable(f"build of {iv.id} took longer than {build.timeout:g} s") from None
+        if proc.returncode != 0:
+            tail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-10:]
+            raise NotAvailable(f"build step `{' '.join(cmd)}` failed: " + " | ".join(tail))
+    stamp_file.parent.mkdir(parents=True, exist_ok=True)
+    stamp_file.write_text(stamp)
+
+
+def setup_command(iv: ImplVersion, log=print) -> Environment:
     cmd = iv.spec.command or iv.impl.command
     if not cmd:
         raise NotAvailable("matrix.yaml gives no command for this adapter")
-    cmd = [c.replace("{root}", str(ROOT)).replace("{python}", sys.executable) for c in cmd]
+    build_command_adapter(iv, log)
+    cmd = [_expand(c, iv) for c in cmd]
+    if not (shutil.which(cmd[0]) or Path(cmd[0]).exists()):
+        raise NotAvailable(f"adapter program {cmd[0]!r} not found")
     return Environment(iv, cmd, _adapter_env())
 
 
@@ -152,16 +206,16 @@ def setup(iv: ImplVersion, log=print) -> Environment:
     """Build (or reuse) the environment of one implementation version."""
     if iv.impl.adapter == "python":
         return setup_python(iv, log)
-    return setup_command(iv)
+    return setup_command(iv, log)
 
 
 def adapter_stamp(iv: ImplVersion) -> str:
     """Identifies the writer's code: cached datasets are reused only while it holds."""
     if iv.impl.adapter == "python":
         return python_stamp(iv)
-    h = hashlib.sha256(json.dumps(iv.spec.command or iv.impl.command).encode())
+    h = hashlib.sha256(build_stamp(iv).encode())
     for part in iv.spec.command or iv.impl.command or []:
-        p = Path(part.replace("{root}", str(ROOT)))
+        p = Path(_expand(part, iv))
         if p.is_file():
             h.update(p.read_bytes())
     return h.hexdigest()[:16]

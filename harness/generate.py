@@ -52,16 +52,22 @@ class DatasetCache:
         return Dataset(writer, case, loc / "dataset", info["status"], info.get("message", ""), cached=True)
 
     def save(self, ds: Dataset, stamp: str, staged: Path | None) -> Dataset:
+        """Move a written dataset into the cache atomically (concurrent runs may race)."""
         loc = self.location(ds.writer, stamp, ds.case)
-        if loc.exists():
-            shutil.rmtree(loc)
-        loc.mkdir(parents=True)
-        if staged is not None and staged.exists() and ds.ok:
-            staged.rename(loc / "dataset")
-        elif staged is not None and staged.exists():
+        entry = staged.parent if staged is not None else self.root / ".staging" / uuid.uuid4().hex
+        entry.mkdir(parents=True, exist_ok=True)
+        if staged is not None and staged.exists() and not ds.ok:
             shutil.rmtree(staged, ignore_errors=True)
-        (loc / "case.json").write_text(json.dumps(ds.case.to_json(), indent=1, ensure_ascii=False))
-        (loc / "status.json").write_text(json.dumps({"status": ds.status, "message": ds.message}))
+        (entry / "case.json").write_text(json.dumps(ds.case.to_json(), indent=1, ensure_ascii=False))
+        (entry / "status.json").write_text(json.dumps({"status": ds.status, "message": ds.message}))
+        loc.parent.mkdir(parents=True, exist_ok=True)
+        if loc.exists():
+            shutil.rmtree(loc, ignore_errors=True)  # a stale entry without status.json
+        try:
+            entry.rename(loc)
+        except OSError:  # another run cached it first: use theirs
+            shutil.rmtree(entry, ignore_errors=True)
+            return self.load(ds.writer, stamp, ds.case) or ds
         ds.path = loc / "dataset"
         return ds
 
@@ -87,7 +93,7 @@ def write_dataset(pool: WorkerPool, cache: DatasetCache, refs: ReferenceStore,
         ds.status, ds.message = "error", "the writer answered ok but wrote nothing"
     if status in ("timeout", "crash"):  # maybe transient: not cached, tried again next run
         ds.path = Path()
+        shutil.rmtree(staging, ignore_errors=True)
     else:
         ds = cache.save(ds, stamp, root)
-    shutil.rmtree(staging, ignore_errors=True)
     return ds

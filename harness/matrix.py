@@ -37,10 +37,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class BuildSpec(_Strict):
+    """How `zarr-conformance setup` builds a command adapter (npm ci, cargo build, mvn package, make...)."""
+
+    dir: str = Field(description="the adapter's directory, relative to the project root")
+    requires: list[str] = Field(default_factory=list, description="programs that must be on PATH")
+    steps: list[list[str]] = Field(default_factory=list, description="commands run in dir, in order")
+    inputs: list[str] = Field(default_factory=list, description="globs (in dir) whose change triggers a rebuild")
+    timeout: float = Field(1800, gt=0, description="seconds for all steps")
+
+
 class VersionSpec(_Strict):
     python: str | None = Field(None, description="Python version of the adapter's environment (python adapters)")
     backend: str | None = Field(None, description="zc_adapter backend name (python adapters)")
     command: list[str] | None = Field(None, description="command that starts the adapter (overrides the implementation's)")
+    build: BuildSpec | None = Field(None, description="build of this version (overrides the implementation's)")
     timeout: float | None = Field(None, gt=0)
 
     @field_validator("python", mode="before")
@@ -57,6 +68,7 @@ class Implementation(_Strict):
     homepage: str = ""
     adapter: Literal["python", "command"] = "python"
     command: list[str] | None = None
+    build: BuildSpec | None = None
     timeout: float = Field(60.0, gt=0, description="seconds per request")
     enabled: bool = True
     versions: dict[str, VersionSpec]
@@ -90,6 +102,7 @@ class Matrix(_Strict):
     stores: dict[str, StoreSpec]
     profiles: dict[str, Profile]
     default_profile: str = "default"
+    minio_version: str | None = Field(None, description="pseudo-version of github.com/minio/minio to build")
 
     @model_validator(mode="after")
     def _cross_references(self):
@@ -176,6 +189,8 @@ def _known_keys(loc) -> list[str]:
             return list(Implementation.model_fields)
         if len(names) >= 4:
             return list(VersionSpec.model_fields)
+    if "build" in names:
+        return list(BuildSpec.model_fields)
     if top == "stores" and len(names) == 2:
         return list(StoreSpec.model_fields)
     if top == "profiles" and len(names) == 2:

@@ -14,7 +14,8 @@ codecs verbatim, chunk_key_encoding, dimension_names; N5 compression).
 Missing chunks are left out by writing chunk by chunk (tensorstore also does not
 store chunks equal to the fill value, verified). Where tensorstore's own error
 says a feature is unsupported (a zarr dtype, a compressor that "is not
-registered", filters) the request answers `unsupported` with that error text.
+registered", filters) the request, write or read, answers `unsupported` with
+that error text.
 
 Conventions worth knowing when reading results:
 * zarr v2 "|S<n>" is exposed by tensorstore as dtype "char" with an extra
@@ -27,7 +28,9 @@ Conventions worth knowing when reading results:
   attributes.json (N5 order, fastest-varying first), the reverse of the C-order
   view of zarr-python/z5py that the case shapes use. Writes go through
   tensorstore's own dimension-reversed view (`.T`) so the on-disk layout is the
-  case's; reads return what tensorstore returns, unless N5_C_ORDER_VIEW is set.
+  case's. Reads use the same reversed view: protocol v1 compares N5 arrays in
+  the C-order convention (docs/protocol.md, "N5 axis order"), so this is the
+  documented translation of a convention, not a fix-up of data.
 """
 
 from __future__ import annotations
@@ -45,9 +48,8 @@ import numpy as np
 from .. import canonical
 from ..protocol import Backend, ReadResult, Unsupported
 
-# Read N5 through tensorstore's reversed (C-order) view. Off: results are what
-# tensorstore returns for the array as stored (see module docstring).
-N5_C_ORDER_VIEW = False
+# Read N5 through tensorstore's reversed (C-order) view, as protocol v1 asks.
+N5_C_ORDER_VIEW = True
 
 # Error texts of tensorstore that themselves say a feature is not supported.
 _UNSUPPORTED_ERRORS = re.compile(
@@ -99,7 +101,7 @@ class TensorstoreBackend(Backend):
         if kind == "local":
             return {"driver": "file", "path": os.path.join(target["path"], path).rstrip("/") + "/"}
         if kind == "http":
-            return {"driver": "http", "base_url": target["url"].rstrip("/"), "path": "/" + _join(path) + "/"}
+            return {"driver": "http", "base_url": "/".join(x for x in (target["url"].rstrip("/"), _join(path)) if x) + "/"}
         if kind == "s3":
             if target.get("anonymous"):
                 cred = {"type": "anonymous"}
@@ -125,7 +127,7 @@ class TensorstoreBackend(Backend):
         try:
             return self.ts.open(spec, **kw).result()
         except ValueError as exc:
-            if kw.get("create") and _UNSUPPORTED_ERRORS.search(str(exc)):
+            if _UNSUPPORTED_ERRORS.search(str(exc)):
                 raise Unsupported(f"tensorstore: {exc}") from exc
             raise
 

@@ -108,6 +108,9 @@ class Zarr3Backend(Backend):
             return FsspecStore.from_url(target_url(target), read_only=read_only)
         raise Unsupported(f"store kind {kind!r} is not known to this adapter")
 
+    def check_array(self, arr) -> None:
+        """Hook: called on every array opened or created, before its chunks are touched."""
+
     # --- write ------------------------------------------------------------------
 
     def write(self, case: dict, data: np.ndarray, target: dict) -> None:
@@ -134,6 +137,7 @@ class Zarr3Backend(Backend):
                                 fill_value=canonical.fill_from_json(case["fill_value"], case["dtype"]),
                                 attributes=case.get("attributes") or {}, zarr_format=zarr_format,
                                 config={"write_empty_chunks": True}, **kw)
+        self.check_array(arr)
         self.write_data(arr, case, data)
 
     def array_kwargs(self, case: dict) -> dict:
@@ -201,6 +205,7 @@ class Zarr3Backend(Backend):
         zarr_format = {"zarr2": 2, "zarr3": 3}.get(fmt)
         store = self.store(target, read_only=True)
         arr = self.zarr.open_array(store=store, path=path, mode="r", zarr_format=zarr_format)
+        self.check_array(arr)
         data = arr[tuple(slice(0, s) for s in arr.shape)]
         # zarr-python keeps no bookkeeping keys in attributes: all are returned.
         return ReadResult(np.asarray(data), arr.fill_value, dict(arr.attrs.asdict()))

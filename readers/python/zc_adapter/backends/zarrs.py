@@ -9,12 +9,19 @@ would make this column a copy of zarr-python's. zarrs-python's own
 "unsupported" exceptions (UnsupportedDataTypeError, UnsupportedMetadataError,
 FillValueNoneError: their names say the feature is unsupported) are reported
 as `unsupported`; everything else propagates.
+
+Stores: zarrs does its own chunk I/O and supports zarr-python's LocalStore,
+ObjectStore (obstore) and FsspecStore over HTTP. For any other store (an
+s3fs FsspecStore, say) zarr-python catches zarrs' NotImplementedError and
+silently uses its own pipeline, whatever `strict` says; so S3 is read through
+zarr.storage.ObjectStore(obstore.store.S3Store), and every array opened is
+checked to really have the zarrs pipeline.
 """
 
 from __future__ import annotations
 
-from .zarr3 import Zarr3Backend, component_versions
 from ..protocol import Unsupported
+from .zarr3 import COMPONENTS, Zarr3Backend, component_versions
 
 # zarrs-python's exception classes that mean "zarrs cannot do this".
 UNSUPPORTED_ERRORS = ("UnsupportedDataTypeError", "UnsupportedMetadataError", "FillValueNoneError")
@@ -24,7 +31,16 @@ def _unsupported(exc: BaseException) -> Unsupported | None:
     if type(exc).__name__ not in UNSUPPORTED_ERRORS:
         return None
     cause = exc.__cause__ or exc.__context__
-    detail = f": {type(cause).__name__}: {cause}" if cause is not None else (f": {exc}" if str(exc) else "")
+    if cause is not None:
+        detail = f": {type(cause).__name__}: {cause}"
+    elif str(exc):
+        detail = f": {exc}"
+    elif type(exc).__name__ == "UnsupportedDataTypeError":
+        # Raised without a message by ZarrsCodecPipeline for numpy kinds V, S, U, M, m, O, T.
+        detail = (": the zarrs pipeline does not handle this data type (structured, fixed-length or "
+                  "variable-length strings, datetimes)")
+    else:
+        detail = ""
     return Unsupported(f"zarrs-python {type(exc).__name__}{detail}")
 
 
@@ -42,7 +58,30 @@ class ZarrsBackend(Zarr3Backend):
         return self.zarrs.__version__
 
     def versions(self) -> dict:
-        return {"zarr-python": self.zarr.__version__, **component_versions()}
+        return {"zarr-python": self.zarr.__version__, **component_versions((*COMPONENTS, "obstore"))}
+
+    def store(self, target: dict, read_only: bool):
+        if target.get("kind") != "s3":
+            return super().store(target, read_only)
+        from obstore.store import S3Store
+        from zarr.storage import ObjectStore
+
+        config = {"endpoint": target["endpoint"], "region": target.get("region") or "us-east-1",
+                  "virtual_hosted_style_request": False}
+        if target.get("anonymous"):
+            config["skip_signature"] = True
+        else:
+            config["access_key_id"] = target["access_key_id"]
+            config["secret_access_key"] = target["secret_access_key"]
+        s3 = S3Store(target["bucket"], prefix=target.get("key", "").strip("/") or None, config=config,
+                     client_options={"allow_http": True})
+        return ObjectStore(s3, read_only=read_only)
+
+    def check_array(self, arr) -> None:
+        pipeline = arr.async_array.codec_pipeline
+        if not isinstance(pipeline, self.zarrs.ZarrsCodecPipeline):
+            raise Unsupported(f"zarrs-python does not support the store {type(arr.store).__name__}: zarr-python "
+                              f"fell back to its own {type(pipeline).__name__}")
 
     def write(self, case, data, target):
         try:
