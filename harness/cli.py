@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("docs", help="regenerate docs/cases.md and docs/implementations.md")
     d.add_argument("--check", action="store_true", help="fail when the committed docs are out of date")
     d.add_argument("--record", metavar="RUN_DIR", help="first keep this run's handshakes and write support")
+    d.add_argument("--measure-stores", action="store_true", help="first probe every endpoint kind anew")
     return p
 
 
@@ -111,7 +112,7 @@ def _dispatch(args) -> int:
     if args.cmd == "docs":
         from .docs import write_docs
 
-        return write_docs(check=args.check, matrix_path=args.matrix, record_dir=args.record)
+        return write_docs(check=args.check, matrix_path=args.matrix, record_dir=args.record, measure=args.measure_stores)
     return 2
 
 

@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MATRIX = ROOT / "matrix.yaml"
 
 LANGUAGES = ("python", "javascript", "typescript", "rust", "java", "c", "c++", "go")
-STORE_KINDS = ("local", "s3-moto")
-ACCESS_MODES = ("signed",)
+STORE_KINDS = ("local", "http", "s3-moto", "s3-minio")
+ACCESS_MODES = ("signed", "anonymous", "anonymous-nolist", "forbidden-chunk")
 
 
 class ConfigError(Exception):
@@ -91,6 +91,7 @@ class Profile(_Strict):
     description: str = ""
     tier: Literal[TIERS] = "default"  # type: ignore[valid-type]
     stores: list[str] | None = None
+    access: list[Literal[ACCESS_MODES]] | None = Field(None, description="access modes to read (default: each store's)")  # type: ignore[valid-type]
     writers: list[str] | None = None
     readers: list[str] | None = None
     cases: list[str] | None = None

@@ -48,7 +48,11 @@ class CellItem(pytest.Item):
         if ds.status == "unsupported":
             pytest.skip(f"writer {self.writer.id} does not write this: {ds.message}")
         store = session.stores[self.store_name]
-        session.ensure_published(ds, store)
+        if self.access not in store.access_modes:
+            pytest.skip(f"{self.store_name} cannot produce access mode {self.access}: {store.unavailable_modes.get(self.access)}")
+        if not session.access_applies(ds, self.access):
+            pytest.skip(f"access mode {self.access} reads only store-sensitive cases")
+        session.ensure_published(ds, store, self.access)
         rec = session.run_cell(Cell(ds, store, self.access, self.reader, session.dataset_key(ds)))
         self.user_properties.append(("outcome", rec["outcome"]))
         if rec["outcome"] == "pass":
@@ -108,6 +112,7 @@ def pytest_collection_modifyitems(session, config, items):
         return
     from .expectations import Expectations
     from .matrix import ConfigError
+    from .cases import store_sensitive
     from .run import make_plan
 
     zc = _Lazy(config)
@@ -122,6 +127,8 @@ def pytest_collection_modifyitems(session, config, items):
         for case in plan.cases:
             for store in plan.stores:
                 for access in plan.matrix.stores[store].access:
+                    if access != "signed" and not store_sensitive(case):
+                        continue
                     for r in plan.readers:
                         name = f"{w.id}/{case.id}/{store}/{r.id}" + (f"[{access}]" if access != "signed" else "")
                         item = CellItem.from_parent(session, name=name, zc=zc, writer=w, case=case, store=store,

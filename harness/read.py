@@ -58,12 +58,28 @@ def read_cell(pool: WorkerPool, cell: Cell, expected_hash: str) -> Outcome:
     except WorkerError as exc:
         return Outcome(exc.outcome, str(exc), duration_ms=(time.perf_counter() - t0) * 1000)
     took = (time.perf_counter() - t0) * 1000
+    if cell.access == "forbidden-chunk":
+        return _judge_forbidden(pool, cell, req, resp, expected_hash, took)
     if resp["status"] != "ok":
         return Outcome(resp["status"], resp.get("error", ""), duration_ms=took)
     verdict = check(case, expected_hash, resp)
     if verdict.ok:
         return Outcome("pass", duration_ms=took, reader_elapsed_ms=resp.get("elapsed_ms"))
     return Outcome("mismatch", verdict.message, _diagnose(pool, cell, req, resp, expected_hash), took, resp.get("elapsed_ms"))
+
+
+def _judge_forbidden(pool, cell: Cell, req: dict, resp: dict, expected_hash: str, took: float) -> Outcome:
+    """One existing chunk is denied: the only right answer is a failure."""
+    if resp["status"] == "error":
+        return Outcome("pass", f"failed as it must on the denied chunk: {resp.get('error', '')}", duration_ms=took)
+    if resp["status"] != "ok":
+        return Outcome(resp["status"], resp.get("error", ""), duration_ms=took)
+    if resp.get("hash") == expected_hash:
+        return Outcome("skipped", "not judged: the reader got the right data although a chunk is denied, "
+                       "so the store did not enforce the deny (a store problem, not the reader's)", duration_ms=took)
+    diagnosis = _diagnose(pool, cell, req, resp, expected_hash)
+    return Outcome("mismatch", "returned data although one chunk is denied (a 403 treated as a missing chunk?)",
+                   diagnosis, took, resp.get("elapsed_ms"))
 
 
 def _diagnose(pool: WorkerPool, cell: Cell, req: dict, first: dict, expected_hash: str) -> str:

@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .cases import Case, select
+from .cases import Case, select, store_sensitive
 from .environments import NotAvailable, adapter_stamp, setup
 from .expectations import Expectations
 from .generate import Dataset, DatasetCache, write_dataset
@@ -30,7 +31,7 @@ from .progress import Progress
 from .read import Cell, Outcome, read_cell
 from .reference import ReferenceStore
 from .results import ResultsLog, cell_key, latest_records, load_jsonl, write_junit, write_summary
-from .stores import Store, make_store, s3_key
+from .stores import Store, StoreUnavailable, first_chunk_key, make_store, s3_key
 from .workers import WorkerError, WorkerPool
 
 
@@ -57,6 +58,7 @@ class Plan:
     writers: list[ImplVersion]
     readers: list[ImplVersion]
     stores: list[str]
+    access: list[str] | None = None
 
 
 def make_plan(opts: RunOptions) -> Plan:
@@ -79,7 +81,7 @@ def make_plan(opts: RunOptions) -> Plan:
             raise ConfigError(f"unknown store {s!r}" + did_you_mean(s, m.stores) + f"; stores: {', '.join(m.stores)}")
     writers = m.resolve_impls(opts.writers or prof.writers, "writer")
     readers = m.resolve_impls(opts.readers or prof.readers, "reader")
-    return Plan(m, pname, cases, writers, readers, stores)
+    return Plan(m, pname, cases, writers, readers, stores, prof.access)
 
 
 def default_out() -> Path:
@@ -152,17 +154,27 @@ class Session:
         self._timed("start_workers", t0)
         t0 = time.perf_counter()
         for name in self.plan.stores:
-            store = make_store(name, self.plan.matrix.stores[name])
+            spec = self.plan.matrix.stores[name]
+            if self.plan.access:
+                spec = spec.model_copy(update={"access": [a for a in spec.access if a in self.plan.access]})
+            store = make_store(name, spec, self.plan.matrix.minio_version)
             try:
-                store.start()
+                store.start(Path(tempfile.gettempdir()))
             except Exception as exc:  # an endpoint that cannot start: say so, go on without it
-                self.not_available[f"store:{name}"] = f"{type(exc).__name__}: {exc}"
-                self.log(f"[yellow]store {name} not available[/]: {exc}")
+                why = str(exc) if isinstance(exc, StoreUnavailable) else f"{type(exc).__name__}: {exc}"
+                self.not_available[f"store:{name}"] = why
+                self.log(f"[yellow]store {name} not available[/]: {why}")
                 store.stop()
                 continue
             self.stores[name] = store
-            self.store_info[name] = {"kind": store.kind, "version": store.version(), "access": store.access_modes}
+            self._record_store(store)
+            for mode, why in store.unavailable_modes.items():
+                self.log(f"[yellow]{name} cannot produce access mode {mode}[/]: {why}")
         self._timed("start_stores", t0)
+
+    def _record_store(self, store: Store) -> None:
+        self.store_info[store.name] = {"kind": store.kind, "version": store.version(), "access": store.access_modes,
+                                       "semantics": store.semantics, "unavailable_modes": store.unavailable_modes}
 
     def prepare(self) -> None:
         self.start()
@@ -236,15 +248,27 @@ class Session:
     def dataset_key(self, ds: Dataset) -> str:
         return s3_key("datasets", ds.writer.id, ds.case.id)
 
-    def ensure_published(self, ds: Dataset, store: Store) -> None:
-        if store.kind == "local" or not ds.ok:
+    def access_applies(self, ds: Dataset, access: str) -> bool:
+        """Every case is read signed; the other access modes read the store-sensitive cases."""
+        if access == "signed":
+            return True
+        if not store_sensitive(ds.case):
+            return False
+        return access != "forbidden-chunk" or self.denied_key(ds) is not None
+
+    def denied_key(self, ds: Dataset) -> str | None:
+        return first_chunk_key(ds.path, ds.case.path) if ds.ok else None
+
+    def ensure_published(self, ds: Dataset, store: Store, access: str) -> None:
+        if store.kind == "local" or not ds.ok or not self.access_applies(ds, access):
             return
-        key = (ds.writer.id, ds.case.id, store.name)
+        key = (ds.writer.id, ds.case.id, store.name, access)
         with self._lock:
             lock = self._ds_locks.setdefault(key, threading.Lock())
         with lock:
             if key not in self._published:
-                store.publish(ds.path, self.dataset_key(ds))
+                deny = self.denied_key(ds) if access == "forbidden-chunk" else None
+                store.publish(ds.path, self.dataset_key(ds), access, deny)
                 self._published.add(key)
 
     def publish(self) -> None:
@@ -253,11 +277,14 @@ class Session:
         for name, store in self.stores.items():
             if store.kind == "local":
                 continue
-            bar = self.progress.phase(f"publish {name}", len(ok))
+            jobs = [(d, a) for a in store.access_modes for d in ok if self.access_applies(d, a)]
+            bar = self.progress.phase(f"publish {name}", len(jobs))
             try:
                 with ThreadPoolExecutor(4) as ex:
-                    for _ in ex.map(lambda d: self.ensure_published(d, store), ok):
+                    for _ in ex.map(lambda job: self.ensure_published(job[0], store, job[1]), jobs):
                         bar.advance("ok")
+                store.finish_publishing()
+                self._record_store(store)
             finally:
                 bar.done()
         self._timed("publish", t0)
@@ -271,6 +298,8 @@ class Session:
                 continue  # a declared gap of the writer: listed in writes.jsonl and the report
             for name, store in self.stores.items():
                 for access in store.access_modes:
+                    if not self.access_applies(ds, access):
+                        continue
                     for r in readers:
                         out.append(Cell(ds, store, access, r, self.dataset_key(ds)))
         return out

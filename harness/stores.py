@@ -2,9 +2,22 @@
 
 Each backend owns its endpoint: it starts it (random loopback port, random
 credentials), publishes datasets into it and describes a dataset to readers
-as a protocol STORE object. `stop()` is guaranteed by the run (also on Ctrl-C);
-server processes are children that also exit when the harness dies, because
-they watch their stdin.
+as a protocol STORE object. Endpoint processes are children of the harness
+that exit when it does (they watch their stdin; MinIO also gets a death
+signal), and `stop()` is guaranteed by the run, also on Ctrl-C.
+
+S3 access modes are buckets with bucket policies:
+
+* signed: a private bucket; readers get credentials.
+* anonymous: public read (GetObject and ListBucket for everyone).
+* anonymous-nolist: GetObject for everyone, no ListBucket. AWS then answers
+  403 for a missing key; servers that answer 404 are reported as such.
+* forbidden-chunk: public read, but one existing chunk of each dataset is
+  denied. A reader must fail; returning the fill value there is a mismatch.
+
+What each server really answers in each mode is probed at start
+(`semantics`), recorded in run.json and shown in the report; a mode a server
+cannot produce is reported as not available rather than pretended.
 """
 
 from __future__ import annotations
@@ -13,13 +26,23 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
-import time
+import tempfile
+import threading
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .matrix import StoreSpec
+
+METADATA_FILES = {".zarray", ".zattrs", ".zgroup", ".zmetadata", "zarr.json", "attributes.json"}
+
+
+class StoreUnavailable(Exception):
+    """The endpoint cannot run here; the message says why."""
 
 
 def s3_key(*parts: str) -> str:
@@ -27,18 +50,52 @@ def s3_key(*parts: str) -> str:
     return "/".join(re.sub(r"[^A-Za-z0-9._/-]", "_", p) for p in parts)
 
 
+def tools_root() -> Path:
+    """Machine-wide cache for built tools (MinIO): shared by every checkout."""
+    base = os.environ.get("ZC_TOOLS") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zarr-conformance" / "tools"
+    return Path(base)
+
+
+class ServerProcess:
+    """A `python -m harness.servers.X` child that prints its port, and stops when its stdin closes."""
+
+    def __init__(self, module: str, *args: str, env: dict | None = None, what: str = ""):
+        self.what = what or module
+        self.proc = subprocess.Popen([sys.executable, "-m", module, *args], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env={**os.environ, **(env or {})}, start_new_session=True)
+        line = self.proc.stdout.readline().decode().strip()
+        if not line.isdigit():
+            err = self.proc.stderr.read().decode(errors="replace")[-500:] if self.proc.poll() is not None else ""
+            self.stop()
+            raise StoreUnavailable(f"{self.what} did not start: {err.strip() or 'no port printed'}")
+        self.port = int(line)
+        # Drain stderr so a chatty server never blocks on a full pipe.
+        threading.Thread(target=lambda: self.proc.stderr.read(), daemon=True).start()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=15)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+
+
 class Store:
-    name: str
-    kind: str
+    kind = "?"
 
     def __init__(self, name: str, spec: StoreSpec):
         self.name, self.spec = name, spec
+        self.semantics: dict[str, dict] = {}  # access mode -> what the server answers
+        self.unavailable_modes: dict[str, str] = {}
 
     @property
     def access_modes(self) -> list[str]:
-        return list(self.spec.access)
+        return [m for m in self.spec.access if m not in self.unavailable_modes]
 
-    def start(self) -> None:
+    def start(self, workdir: Path) -> None:
         pass
 
     def stop(self) -> None:
@@ -47,8 +104,11 @@ class Store:
     def version(self) -> str:
         return ""
 
-    def publish(self, dataset: Path, key: str) -> None:
-        """Make the dataset directory available under key."""
+    def publish(self, dataset: Path, key: str, access: str, deny: str | None = None) -> None:
+        """Make the dataset directory available under key in one access mode."""
+
+    def finish_publishing(self) -> None:
+        """Called once every dataset is published (policies naming keys are set here)."""
 
     def target(self, dataset: Path, key: str, access: str) -> dict:
         raise NotImplementedError
@@ -61,71 +121,73 @@ class LocalStore(Store):
         return {"kind": "local", "path": str(dataset)}
 
 
-_MOTO_CHILD = r"""
-import sys
-from moto.server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-server.start()
-host, port = server.get_host_and_port()
-print(port, flush=True)
-sys.stdin.read()  # returns when the harness closes the pipe or dies
-server.stop()
-"""
+class HttpStore(Store):
+    """A static HTTP server (Range support) over symlinks to the published datasets."""
+
+    kind = "http"
+
+    def start(self, workdir: Path) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="zc-http-", dir=workdir))
+        self.server = ServerProcess("harness.servers.http_server", str(self.root), what="the HTTP server")
+        self.base = f"http://127.0.0.1:{self.server.port}"
+
+    def stop(self) -> None:
+        if getattr(self, "server", None):
+            self.server.stop()
+            self.server = None
+        if getattr(self, "root", None):
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return f"werkzeug {version('werkzeug')}"
+
+    def publish(self, dataset: Path, key: str, access: str, deny: str | None = None) -> None:
+        link = self.root / key
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(dataset.resolve(), target_is_directory=True)
+
+    def target(self, dataset: Path, key: str, access: str) -> dict:
+        return {"kind": "http", "url": f"{self.base}/{key}"}
 
 
-class MotoS3Store(Store):
-    """moto's S3 server in a child Python process of the harness (nothing to install)."""
+def _policy(bucket: str, mode: str, deny: list[str], get_actions=("s3:GetObject",)) -> dict | None:
+    anyone = {"AWS": ["*"]}
+    objects = f"arn:aws:s3:::{bucket}/*"
+    if mode == "signed":
+        return None
+    statements = [{"Sid": "PublicGet", "Effect": "Allow", "Principal": anyone, "Action": list(get_actions),
+                   "Resource": [objects]}]
+    if mode in ("anonymous", "forbidden-chunk"):
+        statements.append({"Sid": "PublicList", "Effect": "Allow", "Principal": anyone, "Action": ["s3:ListBucket"],
+                           "Resource": [f"arn:aws:s3:::{bucket}"]})
+    if mode == "forbidden-chunk" and deny:
+        statements.append({"Sid": "DenyOneChunk", "Effect": "Deny", "Principal": anyone, "Action": list(get_actions),
+                           "Resource": [f"arn:aws:s3:::{bucket}/{k}" for k in sorted(set(deny))]})
+    return {"Version": "2012-10-17", "Statement": statements}
 
-    kind = "s3-moto"
-    bucket = "zarr-conformance"
+
+class S3Store(Store):
+    """An S3 endpoint with one bucket per access mode."""
+
     region = "us-east-1"
+    probe_prefix = "zc-probe"
+    # IAM actions that a GET and a HEAD of an object need on this server (AWS: s3:GetObject for both).
+    get_actions: tuple[str, ...] = ("s3:GetObject",)
 
     def __init__(self, name: str, spec: StoreSpec):
         super().__init__(name, spec)
-        self.proc: subprocess.Popen | None = None
         self.endpoint = ""
         self.access_key = "AK" + secrets.token_hex(8).upper()
         self.secret_key = secrets.token_urlsafe(24)
         self._client = None
+        self._deny: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
 
-    def start(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", _MOTO_CHILD], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
-        line = self.proc.stdout.readline().decode().strip()
-        if not line.isdigit():
-            self.stop()
-            raise RuntimeError("moto's server did not start")
-        self.endpoint = f"http://127.0.0.1:{line}"
-        self._wait_ready()
-        self.client().create_bucket(Bucket=self.bucket)
-
-    def _wait_ready(self, timeout: float = 30) -> None:
-        import urllib.request
-
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                urllib.request.urlopen(self.endpoint + "/moto-api/", timeout=2).read()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"moto's server at {self.endpoint} is not ready") from None
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-                self.proc.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def version(self) -> str:
-        import moto
-
-        return f"moto {moto.__version__}"
+    def bucket(self, access: str) -> str:
+        return f"zc-{access}"
 
     def client(self):
         if self._client is None:
@@ -139,24 +201,198 @@ class MotoS3Store(Store):
                               retries={"max_attempts": 3}))
         return self._client
 
-    def publish(self, dataset: Path, key: str) -> None:
+    def _make_buckets(self) -> None:
+        c = self.client()
+        for mode in self.spec.access:
+            c.create_bucket(Bucket=self.bucket(mode))
+            c.put_object(Bucket=self.bucket(mode), Key=f"{self.probe_prefix}/exists", Body=b"0123456789" * 10)
+            c.put_object(Bucket=self.bucket(mode), Key=f"{self.probe_prefix}/denied", Body=b"secret")
+            self._deny[mode] = [f"{self.probe_prefix}/denied"]
+            self._set_policy(mode)
+        self.probe()
+
+    def _set_policy(self, mode: str) -> None:
+        policy = _policy(self.bucket(mode), mode, self._deny.get(mode, []), self.get_actions)
+        if policy:
+            self.client().put_bucket_policy(Bucket=self.bucket(mode), Policy=json.dumps(policy))
+
+    def probe(self) -> None:
+        """Measure what anonymous requests get in each mode; drop modes the server cannot produce."""
+        for mode in self.spec.access:
+            b = self.bucket(mode)
+            anon = mode != "signed"
+            sem = {
+                "existing": http_status(self.endpoint, b, f"{self.probe_prefix}/exists", anonymous=anon, store=self),
+                "missing": http_status(self.endpoint, b, f"{self.probe_prefix}/missing", anonymous=anon, store=self),
+                "denied": http_status(self.endpoint, b, f"{self.probe_prefix}/denied", anonymous=anon, store=self),
+            }
+            self.semantics[mode] = sem
+            if sem["existing"] != 200:
+                self.unavailable_modes[mode] = f"existing keys answer {sem['existing']}, not 200"
+            elif mode == "forbidden-chunk" and sem["denied"] != 403:
+                self.unavailable_modes[mode] = f"a denied key answers {sem['denied']}, not 403: the server ignores the Deny"
+            elif mode == "anonymous-nolist" and sem["missing"] != 403:
+                sem["note"] = f"missing keys answer {sem['missing']} (AWS answers 403 without ListBucket)"
+
+    def publish(self, dataset: Path, key: str, access: str, deny: str | None = None) -> None:
         files = [p for p in dataset.rglob("*") if p.is_file()]
         client = self.client()
+        bucket = self.bucket(access)
 
         def put(p: Path) -> None:
-            client.put_object(Bucket=self.bucket, Key=f"{key}/{p.relative_to(dataset).as_posix()}", Body=p.read_bytes())
+            client.put_object(Bucket=bucket, Key=f"{key}/{p.relative_to(dataset).as_posix()}", Body=p.read_bytes())
 
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(put, files))
+        if deny:
+            with self._lock:
+                self._deny.setdefault(access, []).append(f"{key}/{deny}")
+
+    def finish_publishing(self) -> None:
+        if "forbidden-chunk" in self.access_modes:
+            try:
+                self._set_policy("forbidden-chunk")
+            except Exception as exc:  # e.g. a policy larger than the server accepts
+                self.unavailable_modes["forbidden-chunk"] = f"the deny policy was refused: {exc}"
 
     def target(self, dataset: Path, key: str, access: str) -> dict:
-        return {"kind": "s3", "bucket": self.bucket, "key": key, "endpoint": self.endpoint,
+        return {"kind": "s3", "bucket": self.bucket(access), "key": key, "endpoint": self.endpoint,
                 "region": self.region, "anonymous": access != "signed",
                 "access_key_id": self.access_key, "secret_access_key": self.secret_key}
 
 
-KINDS = {"local": LocalStore, "s3-moto": MotoS3Store}
+class MotoS3Store(S3Store):
+    """moto's S3 server in a child process of the harness (nothing to install)."""
+
+    kind = "s3-moto"
+    # moto checks HEAD against a pseudo-action s3:HeadObject (AWS checks s3:GetObject):
+    # without it anonymous HEADs get 403 where AWS answers 200.
+    get_actions = ("s3:GetObject", "s3:HeadObject")
+
+    def start(self, workdir: Path) -> None:
+        self.server = ServerProcess("harness.servers.moto_server", what="moto's S3 server")
+        self.endpoint = f"http://127.0.0.1:{self.server.port}"
+        self._make_buckets()
+
+    def stop(self) -> None:
+        if getattr(self, "server", None):
+            self.server.stop()
+            self.server = None
+
+    def version(self) -> str:
+        import moto
+
+        return f"moto {moto.__version__}"
 
 
-def make_store(name: str, spec: StoreSpec) -> Store:
-    return KINDS[spec.kind](name, spec)
+def minio_binary(version: str | None) -> Path | None:
+    if not version:
+        return None
+    p = tools_root() / "minio" / version / "minio"
+    return p if p.exists() else None
+
+
+class MinioS3Store(S3Store):
+    """A real MinIO server process, built by scripts/install-minio.sh at the pinned version."""
+
+    kind = "s3-minio"
+    minio_version: str | None = None
+
+    def start(self, workdir: Path) -> None:
+        binary = minio_binary(self.minio_version)
+        if binary is None:
+            raise StoreUnavailable(f"MinIO {self.minio_version or '(no minio_version in matrix.yaml)'} is not installed;"
+                                   " run scripts/install-minio.sh (needs Go) to build it")
+        self.data = Path(tempfile.mkdtemp(prefix="zc-minio-", dir=workdir))
+        self.server = ServerProcess("harness.servers.minio_server", str(binary), str(self.data), what="MinIO",
+                                    env={"MINIO_ROOT_USER": self.access_key, "MINIO_ROOT_PASSWORD": self.secret_key})
+        self.endpoint = f"http://127.0.0.1:{self.server.port}"
+        self._binary = binary
+        self._make_buckets()
+
+    def stop(self) -> None:
+        if getattr(self, "server", None):
+            self.server.stop()
+            self.server = None
+        if getattr(self, "data", None):
+            shutil.rmtree(self.data, ignore_errors=True)
+
+    def version(self) -> str:
+        # A `go install` build calls itself DEVELOPMENT.GOGET: the pin is the version.
+        return f"minio {self.minio_version}"
+
+
+def http_status(endpoint: str, bucket: str, key: str, anonymous: bool, store: S3Store | None = None,
+                method: str = "GET", headers: dict | None = None) -> int:
+    """The status code of one request, unsigned (anonymous) or signed with the store's keys."""
+    url = f"{endpoint}/{bucket}/{key}"
+    hdrs = dict(headers or {})
+    if not anonymous and store is not None:
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        req = AWSRequest(method=method, url=url, headers=hdrs)
+        SigV4Auth(Credentials(store.access_key, store.secret_key), "s3", store.region).add_auth(req)
+        hdrs = dict(req.headers.items())
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method=method, headers=hdrs), timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+# The requests of the store-behaviour table (docs/stores.md): label -> (method, key, headers).
+PROBES = {
+    "GET existing": ("GET", "exists", {}),
+    "GET missing": ("GET", "missing", {}),
+    "GET denied": ("GET", "denied", {}),
+    "HEAD existing": ("HEAD", "exists", {}),
+    "HEAD missing": ("HEAD", "missing", {}),
+    "HEAD denied": ("HEAD", "denied", {}),
+    "GET range 0-9": ("GET", "exists", {"Range": "bytes=0-9"}),
+    "GET suffix range -10": ("GET", "exists", {"Range": "bytes=-10"}),
+    "GET multi-range 0-1,4-5": ("GET", "exists", {"Range": "bytes=0-1,4-5"}),
+    "GET range past the end": ("GET", "exists", {"Range": "bytes=1000-1010"}),
+}
+
+
+def measure(store: Store) -> dict:
+    """What the endpoint answers, per access mode and credentials, to each probe request."""
+    out = {}
+    if isinstance(store, S3Store):
+        for mode in store.spec.access:
+            for creds in ("signed", "anonymous"):
+                col = out.setdefault(f"{mode} / {creds} request", {})
+                for label, (method, key, headers) in PROBES.items():
+                    col[label] = http_status(store.endpoint, store.bucket(mode), f"{store.probe_prefix}/{key}",
+                                             anonymous=creds == "anonymous", store=store, method=method, headers=headers)
+    elif isinstance(store, HttpStore):
+        probe = store.root / "zc-probe"
+        probe.mkdir(exist_ok=True)
+        (probe / "exists").write_bytes(b"0123456789" * 10)
+        col = out.setdefault("public", {})
+        for label, (method, key, headers) in PROBES.items():
+            if key == "denied":
+                continue
+            col[label] = http_status(store.base, "zc-probe", key, anonymous=True, method=method, headers=headers)
+    return out
+
+
+def first_chunk_key(dataset: Path, array_path: str) -> str | None:
+    """An existing chunk (or shard) object of the array, relative to the dataset root, for forbidden-chunk."""
+    base = dataset / array_path
+    if not base.exists():
+        return None
+    files = sorted(p for p in base.rglob("*") if p.is_file() and p.name not in METADATA_FILES)
+    return files[0].relative_to(dataset).as_posix() if files else None
+
+
+KINDS = {"local": LocalStore, "http": HttpStore, "s3-moto": MotoS3Store, "s3-minio": MinioS3Store}
+
+
+def make_store(name: str, spec: StoreSpec, minio_version: str | None = None) -> Store:
+    store = KINDS[spec.kind](name, spec)
+    if isinstance(store, MinioS3Store):
+        store.minio_version = minio_version
+    return store

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the MinIO server from the Go module proxy at the pinned version into the
-# project's cache (.cache/tools/minio/<version>/minio); does nothing when it is there.
+# Builds the MinIO server from the Go module proxy at the pinned version (matrix.yaml's
+# minio_version) into the machine-wide tool cache
+# (${ZC_TOOLS:-${XDG_CACHE_HOME:-~/.cache}/zarr-conformance/tools}/minio/<version>/minio);
+# does nothing when it is there.
 # MinIO is AGPL-3.0: it is built and run as a separate server process only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,8 +11,8 @@ if [ -z "$VERSION" ]; then
   echo "install-minio: matrix.yaml has no minio_version" >&2
   exit 2
 fi
-CACHE=${ZC_CACHE:-$PWD/.cache}
-DEST="$CACHE/tools/minio/$VERSION"
+TOOLS=${ZC_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/zarr-conformance/tools}
+DEST="$TOOLS/minio/$VERSION"
 if [ -x "$DEST/minio" ]; then
   exit 0
 fi

@@ -12,3 +12,5 @@ else
   echo "test-deps: chromium is missing; install it (Debian: apt-get install chromium)" >&2
   exit 1
 fi
+# MinIO for the store tests (built once per machine; minutes the first time).
+"$(dirname "$0")/install-minio.sh"

@@ -100,3 +100,9 @@ def test_list_json():
     proc = run_cli("list", "cases", "--json", "--profile", "smoke")
     cases = json.loads(proc.stdout)
     assert cases and all(c["tier"] == "smoke" for c in cases)
+
+
+def test_fake_matrix_pins_the_same_minio():
+    from conftest import FAKE_MATRIX
+
+    assert load_matrix(FAKE_MATRIX).minio_version == load_matrix().minio_version

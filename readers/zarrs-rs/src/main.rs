@@ -1,3 +1,938 @@
+//! zarr-conformance protocol v1 adapter for the `zarrs` crate (Rust).
+//!
+//! One process serves many JSON-lines requests on stdin/stdout (`serve`, the
+//! default), and the same code path runs one request from a shell (`hello`,
+//! `read ...`, `write ...`). Only responses go to stdout; zarrs logs through
+//! the `log` crate, for which no logger is installed, and panics go to stderr.
+//!
+//! * Zarr V2 and V3 through zarrs itself. V3 arrays are made with
+//!   `ArrayBuilder` (codecs, chunk key encoding and data type from the case's
+//!   metadata through zarrs' plugin registry); V2 arrays from `ArrayMetadataV2`
+//!   (`Array::new_with_metadata`), the only way zarrs writes V2.
+//! * N5, read only, through `zarrs_n5` (its `N5Store` serves N5's
+//!   attributes.json as Zarr V3 metadata). zarrs_n5 presents N5's own axis order;
+//!   the protocol compares the reversed (C-order) view, so reads reverse the axes.
+//! * S3 and HTTP reads through `zarrs_object_store` (object_store) and zarrs'
+//!   async API on a tokio runtime.
+//! * hello.version is `zarrs::version::version_str()`, the version constant zarrs
+//!   exports (its CARGO_PKG_VERSION, i.e. the version in Cargo.lock); the
+//!   components are baked in from Cargo.lock by build.rs.
+
+use std::any::type_name;
+use std::borrow::Cow;
+use std::fmt::Display;
+use std::io::{BufRead, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use base64::Engine;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use zarrs::array::{
+    Array, ArrayBuilder, ArrayBytes, ArrayBytesOffsets, ArrayCreateError, ArrayMetadata,
+    ArrayMetadataV2, ArraySubset, ChunkKeyEncoding, CodecChain, DataType, FillValue,
+    FillValueMetadata,
+};
+use zarrs::config::{MetadataRetrieveVersion, global_config_mut};
+use zarrs::filesystem::FilesystemStore;
+use zarrs::group::{Group, GroupBuilder, GroupMetadata};
+use zarrs::metadata::v2::GroupMetadataV2;
+use zarrs::metadata::v3::MetadataV3;
+use zarrs::plugin::{ExtensionName, PluginCreateError};
+use zarrs::storage::{AsyncReadableStorageTraits, ReadableStorageTraits, StorageError};
+use zarrs_n5::N5Store;
+use zarrs_object_store::AsyncObjectStore;
+use zarrs_object_store::object_store::{
+    ClientOptions, aws::AmazonS3Builder, http::HttpBuilder, prefix::PrefixStore,
+};
+
+// Canonical bytes are little-endian and zarrs' in-memory element bytes are
+// native-endian: the two coincide only on a little-endian host.
+#[cfg(target_endian = "big")]
+compile_error!("this adapter assumes a little-endian host");
+
+const PROTOCOL: u64 = 1;
+
+// ---------------------------------------------------------------------------
+// Outcomes
+
+/// Why a request did not succeed.
+enum Failure {
+    /// The library lacks the feature (the reason, with the library's own text where there is one).
+    Unsupported(String),
+    /// The library (or the file system) raised an error: "Type: message".
+    Error(String),
+    /// The request itself is malformed.
+    BadRequest(String),
+}
+
+type R<T> = Result<T, Failure>;
+
+/// The last path segment of a type's name, without generic parameters.
+fn short_type_name<E>() -> &'static str {
+    let full = type_name::<E>();
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base)
+}
+
+/// An error as "Type: message".
+fn err_text<E: Display>(e: &E) -> String {
+    format!("{}: {}", short_type_name::<E>(), e)
+}
+
+fn error<E: Display>(e: E) -> Failure {
+    Failure::Error(err_text(&e))
+}
+
+fn plugin_unsupported(e: &PluginCreateError) -> bool {
+    matches!(e, PluginCreateError::Unsupported(_))
+}
+
+/// zarrs' "this extension is not supported" errors are `unsupported`; all else is an error.
+fn create_failure(e: ArrayCreateError) -> Failure {
+    use ArrayCreateError as E;
+    let text = err_text(&e);
+    let unsupported = match &e {
+        E::DataTypeCreateError(p)
+        | E::CodecsCreateError(p)
+        | E::ChunkGridCreateError(p)
+        | E::ChunkKeyEncodingCreateError(p)
+        | E::StorageTransformersCreateError(p) => plugin_unsupported(p),
+        E::UnsupportedZarrV2Array(_) | E::AdditionalFieldUnsupportedError(_) => true,
+        // zarrs_n5 reports N5 compressions and data types it lacks while converting metadata.
+        E::StorageError(StorageError::InvalidMetadata(_, msg)) => {
+            msg.contains("unsupported N5 compression") || msg.contains("unsupported data type")
+        }
+        _ => false,
+    };
+    if unsupported { Failure::Unsupported(text) } else { Failure::Error(text) }
+}
+
+fn plugin_failure(e: PluginCreateError) -> Failure {
+    let text = err_text(&e);
+    if plugin_unsupported(&e) { Failure::Unsupported(text) } else { Failure::Error(text) }
+}
+
+// ---------------------------------------------------------------------------
+// Request helpers
+
+fn field<'a>(obj: &'a Value, key: &str) -> R<&'a Value> {
+    obj.get(key).ok_or_else(|| Failure::BadRequest(format!("missing {key}")))
+}
+
+fn str_field<'a>(obj: &'a Value, key: &str) -> R<&'a str> {
+    field(obj, key)?
+        .as_str()
+        .ok_or_else(|| Failure::BadRequest(format!("{key} must be a string")))
+}
+
+fn u64_list(obj: &Value, key: &str) -> R<Vec<u64>> {
+    field(obj, key)?
+        .as_array()
+        .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<_>>>())
+        .ok_or_else(|| Failure::BadRequest(format!("{key} must be a list of integers")))
+}
+
+fn object(v: Option<&Value>) -> Map<String, Value> {
+    v.and_then(Value::as_object).cloned().unwrap_or_default()
+}
+
+/// A zarrs node path ("/a/b") for a protocol path ("a/b", "" for the root).
+fn node_path(path: &str) -> String {
+    let p = path.trim_matches('/');
+    format!("/{p}")
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Canonical dtypes, bytes and fill values
+
+/// The canonical dtype name of a zarrs data type.
+fn canonical_dtype(dt: &DataType) -> R<String> {
+    let name = dt.name_v3().map(Cow::into_owned).unwrap_or_default();
+    let canon = match name.as_str() {
+        "bool" | "int8" | "int16" | "int32" | "int64" | "uint8" | "uint16" | "uint32" | "uint64"
+        | "float16" | "float32" | "float64" | "complex64" | "complex128" | "string" => name.clone(),
+        "complex_float32" => "complex64".into(),
+        "complex_float64" => "complex128".into(),
+        "fixed_length_utf32" => match dt.fixed_size() {
+            Some(n) => format!("U{}", n / 4),
+            None => String::new(),
+        },
+        _ => String::new(),
+    };
+    if canon.is_empty() {
+        return Err(Failure::Unsupported(format!(
+            "zarrs data type {dt} has no canonical dtype name in protocol v1"
+        )));
+    }
+    Ok(canon)
+}
+
+/// Width in bytes of the float parts of a float/complex dtype (None otherwise).
+fn float_width(dtype: &str) -> Option<usize> {
+    match dtype {
+        "float16" => Some(2),
+        "float32" | "complex64" => Some(4),
+        "float64" | "complex128" => Some(8),
+        _ => None,
+    }
+}
+
+/// Replace every NaN of little-endian floats of `width` bytes by the canonical quiet NaN.
+fn canonicalize_nan(bytes: &mut [u8], width: usize) {
+    for part in bytes.chunks_exact_mut(width) {
+        match width {
+            2 => {
+                let v = u16::from_le_bytes([part[0], part[1]]);
+                if v & 0x7c00 == 0x7c00 && v & 0x03ff != 0 {
+                    part.copy_from_slice(&0x7e00u16.to_le_bytes());
+                }
+            }
+            4 => {
+                if f32::from_le_bytes(part.try_into().unwrap()).is_nan() {
+                    part.copy_from_slice(&0x7fc0_0000u32.to_le_bytes());
+                }
+            }
+            8 => {
+                if f64::from_le_bytes(part.try_into().unwrap()).is_nan() {
+                    part.copy_from_slice(&0x7ff8_0000_0000_0000u64.to_le_bytes());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Fixed-size elements of `shape` (C order) with the axes reversed.
+fn reverse_axes(bytes: &[u8], shape: &[u64], size: usize) -> Vec<u8> {
+    let d = shape.len();
+    if d < 2 {
+        return bytes.to_vec();
+    }
+    let shape: Vec<usize> = shape.iter().map(|&s| s as usize).collect();
+    let mut strides = vec![1usize; d];
+    for k in (0..d - 1).rev() {
+        strides[k] = strides[k + 1] * shape[k + 1];
+    }
+    let out_shape: Vec<usize> = shape.iter().rev().copied().collect();
+    let out_strides: Vec<usize> = strides.iter().rev().copied().collect(); // input stride per output axis
+    let n: usize = shape.iter().product();
+    let mut out = Vec::with_capacity(n * size);
+    let mut idx = vec![0usize; d];
+    for _ in 0..n {
+        let src: usize = idx.iter().zip(&out_strides).map(|(i, s)| i * s).sum();
+        out.extend_from_slice(&bytes[src * size..(src + 1) * size]);
+        for m in (0..d).rev() {
+            idx[m] += 1;
+            if idx[m] < out_shape[m] {
+                break;
+            }
+            idx[m] = 0;
+        }
+    }
+    out
+}
+
+fn float_json(x: f64) -> Value {
+    if x.is_nan() {
+        json!("NaN")
+    } else if x.is_infinite() {
+        json!(if x > 0.0 { "Infinity" } else { "-Infinity" })
+    } else {
+        json!(x)
+    }
+}
+
+fn f16_at(b: &[u8]) -> f64 {
+    half::f16::from_le_bytes([b[0], b[1]]).to_f64()
+}
+fn f32_at(b: &[u8]) -> f64 {
+    f32::from_le_bytes(b[..4].try_into().unwrap()) as f64
+}
+fn f64_at(b: &[u8]) -> f64 {
+    f64::from_le_bytes(b[..8].try_into().unwrap())
+}
+
+/// The protocol's JSON form of a fill value, from zarrs' fill value bytes.
+fn fill_json(dtype: &str, fill: &FillValue) -> Value {
+    let b = fill.as_ne_bytes();
+    macro_rules! int {
+        ($t:ty) => {
+            json!(<$t>::from_le_bytes(b.try_into().unwrap()))
+        };
+    }
+    match dtype {
+        "bool" => json!(b[0] != 0),
+        "int8" => int!(i8),
+        "int16" => int!(i16),
+        "int32" => int!(i32),
+        "int64" => int!(i64),
+        "uint8" => int!(u8),
+        "uint16" => int!(u16),
+        "uint32" => int!(u32),
+        "uint64" => int!(u64),
+        "float16" => float_json(f16_at(b)),
+        "float32" => float_json(f32_at(b)),
+        "float64" => float_json(f64_at(b)),
+        "complex64" => json!([float_json(f32_at(&b[..4])), float_json(f32_at(&b[4..]))]),
+        "complex128" => json!([float_json(f64_at(&b[..8])), float_json(f64_at(&b[8..]))]),
+        "string" => json!(String::from_utf8_lossy(b)),
+        d if d.starts_with('U') => {
+            let s: String = b
+                .chunks_exact(4)
+                .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+                .map(|u| char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER))
+                .collect();
+            json!(s.trim_end_matches('\0'))
+        }
+        d if d.starts_with('S') => {
+            let end = b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
+            json!(base64::engine::general_purpose::STANDARD.encode(&b[..end]))
+        }
+        _ => Value::Null,
+    }
+}
+
+/// What a read produced, before canonicalisation.
+struct ReadOut {
+    shape: Vec<u64>,
+    data_type: DataType,
+    fill: FillValue,
+    /// The V2 metadata's fill_value is null (the format's "no fill value").
+    fill_null: bool,
+    attributes: Map<String, Value>,
+    bytes: ArrayBytes<'static>,
+}
+
+fn read_out<S: ?Sized>(array: &Array<S>, bytes: ArrayBytes<'static>) -> ReadOut {
+    let fill_null = matches!(array.metadata(), ArrayMetadata::V2(m) if m.fill_value.is_null());
+    ReadOut {
+        shape: array.shape().to_vec(),
+        data_type: array.data_type().clone(),
+        fill: array.fill_value().clone(),
+        fill_null,
+        attributes: array.attributes().clone(),
+        bytes,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// read
+
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    Zarr2,
+    Zarr3,
+    N5,
+    Any,
+}
+
+fn parse_format(f: Option<&str>) -> R<Format> {
+    match f {
+        Some("zarr2") => Ok(Format::Zarr2),
+        Some("zarr3") => Ok(Format::Zarr3),
+        Some("n5") => Ok(Format::N5),
+        None => Ok(Format::Any),
+        Some(other) => Err(Failure::BadRequest(format!("unknown format {other:?}"))),
+    }
+}
+
+fn retrieve_version(fmt: Format) -> MetadataRetrieveVersion {
+    match fmt {
+        Format::Zarr2 => MetadataRetrieveVersion::V2,
+        // zarrs_n5's N5Store answers requests for zarr.json.
+        Format::Zarr3 | Format::N5 => MetadataRetrieveVersion::V3,
+        Format::Any => MetadataRetrieveVersion::Default,
+    }
+}
+
+fn read_sync<S: ?Sized + ReadableStorageTraits + 'static>(
+    store: Arc<S>,
+    path: &str,
+    fmt: Format,
+) -> R<ReadOut> {
+    let array = Array::open_opt(store, path, &retrieve_version(fmt)).map_err(create_failure)?;
+    let bytes = array
+        .retrieve_array_subset::<ArrayBytes<'static>>(&array.subset_all())
+        .map_err(error)?;
+    Ok(read_out(&array, bytes))
+}
+
+async fn read_async<S: ?Sized + AsyncReadableStorageTraits + 'static>(
+    store: Arc<S>,
+    path: &str,
+    fmt: Format,
+) -> R<ReadOut> {
+    let array = Array::async_open_opt(store, path, &retrieve_version(fmt))
+        .await
+        .map_err(create_failure)?;
+    let bytes = array
+        .async_retrieve_array_subset::<ArrayBytes<'static>>(&array.subset_all())
+        .await
+        .map_err(error)?;
+    Ok(read_out(&array, bytes))
+}
+
+fn read_object_store<T: zarrs_object_store::object_store::ObjectStore>(
+    store: T,
+    path: &str,
+    fmt: Format,
+) -> R<ReadOut> {
+    let store = AsyncObjectStore::new(store);
+    if fmt == Format::N5 {
+        runtime().block_on(read_async(Arc::new(N5Store::new(store)), path, fmt))
+    } else {
+        runtime().block_on(read_async(Arc::new(store), path, fmt))
+    }
+}
+
+fn read_target(target: &Value, path: &str, fmt: Format) -> R<ReadOut> {
+    match str_field(target, "kind")? {
+        "local" => {
+            let store = FilesystemStore::new(str_field(target, "path")?).map_err(error)?;
+            if fmt == Format::N5 {
+                read_sync(Arc::new(N5Store::new(store)), path, fmt)
+            } else {
+                read_sync(Arc::new(store), path, fmt)
+            }
+        }
+        "s3" => {
+            let mut b = AmazonS3Builder::new()
+                .with_bucket_name(str_field(target, "bucket")?)
+                .with_endpoint(str_field(target, "endpoint")?)
+                .with_region(target.get("region").and_then(Value::as_str).unwrap_or("us-east-1"))
+                .with_allow_http(true)
+                .with_virtual_hosted_style_request(false);
+            if target.get("anonymous").and_then(Value::as_bool).unwrap_or(false) {
+                b = b.with_skip_signature(true);
+            } else {
+                b = b
+                    .with_access_key_id(str_field(target, "access_key_id")?)
+                    .with_secret_access_key(str_field(target, "secret_access_key")?);
+            }
+            // object_store's S3 client makes its HTTP client on the runtime.
+            let s3 = {
+                let _guard = runtime().enter();
+                b.build().map_err(error)?
+            };
+            let key = target.get("key").and_then(Value::as_str).unwrap_or("").trim_matches('/');
+            if key.is_empty() {
+                read_object_store(s3, path, fmt)
+            } else {
+                read_object_store(PrefixStore::new(s3, key), path, fmt)
+            }
+        }
+        "http" => {
+            let http = {
+                let _guard = runtime().enter();
+                HttpBuilder::new()
+                    .with_url(str_field(target, "url")?.trim_end_matches('/'))
+                    .with_client_options(ClientOptions::new().with_allow_http(true))
+                    .build()
+                    .map_err(error)?
+            };
+            read_object_store(http, path, fmt)
+        }
+        other => Err(Failure::Unsupported(format!("store kind {other:?} is not known to this adapter"))),
+    }
+}
+
+fn do_read(req: &Value) -> R<Value> {
+    let target = field(req, "target")?;
+    let path = req.get("path").and_then(Value::as_str).unwrap_or("");
+    let fmt = parse_format(req.get("format").and_then(Value::as_str))?;
+    let t0 = Instant::now();
+    let out = read_target(target, &node_path(path), fmt)?;
+    let elapsed = t0.elapsed().as_secs_f64() * 1000.0;
+
+    let dtype = canonical_dtype(&out.data_type)?;
+    let mut shape = out.shape.clone();
+    let mut attributes = out.attributes;
+    let raw: Vec<u8> = match out.bytes {
+        ArrayBytes::Fixed(bytes) => {
+            let size = out.data_type.fixed_size().unwrap_or(1);
+            let mut b = if fmt == Format::N5 {
+                // zarrs_n5 presents N5's own axis order; the protocol compares the reversed view.
+                shape.reverse();
+                reverse_axes(&bytes, &out.shape, size)
+            } else {
+                bytes.into_owned()
+            };
+            if let Some(w) = float_width(&dtype) {
+                canonicalize_nan(&mut b, w);
+            }
+            b
+        }
+        ArrayBytes::Variable(v) => {
+            let (bytes, offsets) = v.into_parts();
+            let mut b = Vec::with_capacity(bytes.len() + 4 * offsets.len());
+            for w in offsets.windows(2) {
+                let item = &bytes[w[0]..w[1]];
+                b.extend_from_slice(&(item.len() as u32).to_le_bytes());
+                b.extend_from_slice(item);
+            }
+            b
+        }
+        ArrayBytes::Optional(_) => {
+            return Err(Failure::Unsupported("optional (masked) arrays have no canonical form".into()));
+        }
+    };
+    if fmt == Format::N5 {
+        // zarrs_n5 adds the array's whole N5 metadata document as the attribute "_n5";
+        // it is the library's bookkeeping, not a user attribute.
+        attributes.remove("_n5");
+    }
+    if let Some(dump) = req.get("dump").and_then(Value::as_str) {
+        std::fs::write(dump, &raw).map_err(error)?;
+    }
+    let hash = format!("sha256:{:x}", Sha256::digest(&raw));
+    let fill = if out.fill_null { Value::Null } else { fill_json(&dtype, &out.fill) };
+    Ok(json!({
+        "status": "ok",
+        "shape": shape,
+        "dtype": dtype,
+        "hash": hash,
+        "fill_value": fill,
+        "attributes": attributes,
+        "elapsed_ms": (elapsed * 1000.0).round() / 1000.0,
+    }))
+}
+
+// ---------------------------------------------------------------------------
+// write
+
+/// The reference array decoded from canonical bytes (little-endian = native).
+enum Elements {
+    Fixed { size: usize, bytes: Vec<u8> },
+    Vlen { items: Vec<(usize, usize)>, bytes: Vec<u8> },
+}
+
+fn fixed_size(dtype: &str) -> Option<usize> {
+    Some(match dtype {
+        "bool" | "int8" | "uint8" => 1,
+        "int16" | "uint16" | "float16" => 2,
+        "int32" | "uint32" | "float32" => 4,
+        "int64" | "uint64" | "float64" | "complex64" => 8,
+        "complex128" => 16,
+        d if d.starts_with('S') => d[1..].parse().ok()?,
+        d if d.starts_with('U') => 4 * d[1..].parse::<usize>().ok()?,
+        _ => return None,
+    })
+}
+
+impl Elements {
+    fn from_canonical(bytes: Vec<u8>, dtype: &str, n: usize) -> R<Self> {
+        if dtype == "string" {
+            let mut items = Vec::with_capacity(n);
+            let mut pos = 0;
+            while pos + 4 <= bytes.len() {
+                let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
+                items.push((pos + 4, pos + 4 + len));
+                pos += 4 + len;
+            }
+            if items.len() != n || pos != bytes.len() {
+                return Err(Failure::BadRequest(format!("reference data do not hold {n} strings")));
+            }
+            return Ok(Elements::Vlen { items, bytes });
+        }
+        let size = fixed_size(dtype).ok_or_else(|| Failure::BadRequest(format!("unknown dtype {dtype:?}")))?;
+        if bytes.len() != size * n {
+            return Err(Failure::BadRequest(format!("reference data: {} bytes, expected {}", bytes.len(), size * n)));
+        }
+        Ok(Elements::Fixed { size, bytes })
+    }
+
+    /// The elements at flat (C-order) `indices`, as zarrs array bytes.
+    fn gather(&self, indices: &[usize]) -> ArrayBytes<'static> {
+        match self {
+            Elements::Fixed { size, bytes } => {
+                let mut out = Vec::with_capacity(indices.len() * size);
+                for &i in indices {
+                    out.extend_from_slice(&bytes[i * size..(i + 1) * size]);
+                }
+                ArrayBytes::new_flen(out)
+            }
+            Elements::Vlen { items, bytes } => {
+                let mut out = Vec::new();
+                let mut offsets = Vec::with_capacity(indices.len() + 1);
+                offsets.push(0);
+                for &i in indices {
+                    let (a, b) = items[i];
+                    out.extend_from_slice(&bytes[a..b]);
+                    offsets.push(out.len());
+                }
+                let offsets = ArrayBytesOffsets::new(offsets).expect("monotonic offsets");
+                ArrayBytes::new_vlen(out, offsets).expect("offsets within bytes")
+            }
+        }
+    }
+}
+
+/// Flat C-order indices of the elements of a box of an array of `shape`.
+fn region_indices(shape: &[u64], ranges: &[std::ops::Range<u64>]) -> Vec<usize> {
+    let d = shape.len();
+    let mut strides = vec![1u64; d];
+    for k in (0..d.saturating_sub(1)).rev() {
+        strides[k] = strides[k + 1] * shape[k + 1];
+    }
+    let n: u64 = ranges.iter().map(|r| r.end - r.start).product();
+    let mut out = Vec::with_capacity(n as usize);
+    if n == 0 {
+        return out;
+    }
+    let mut idx: Vec<u64> = ranges.iter().map(|r| r.start).collect();
+    loop {
+        out.push(idx.iter().zip(&strides).map(|(i, s)| i * s).sum::<u64>() as usize);
+        let mut k = d;
+        loop {
+            if k == 0 {
+                return out;
+            }
+            k -= 1;
+            idx[k] += 1;
+            if idx[k] < ranges[k].end {
+                break;
+            }
+            idx[k] = ranges[k].start;
+        }
+    }
+}
+
+fn v2_dtype(dtype: &str) -> R<String> {
+    Ok(match dtype {
+        "bool" => "|b1".into(),
+        "int8" => "|i1".into(),
+        "uint8" => "|u1".into(),
+        "int16" => "<i2".into(),
+        "int32" => "<i4".into(),
+        "int64" => "<i8".into(),
+        "uint16" => "<u2".into(),
+        "uint32" => "<u4".into(),
+        "uint64" => "<u8".into(),
+        "float16" => "<f2".into(),
+        "float32" => "<f4".into(),
+        "float64" => "<f8".into(),
+        "complex64" => "<c8".into(),
+        "complex128" => "<c16".into(),
+        "string" => "|O".into(),
+        d if d.starts_with('S') => format!("|{d}"),
+        d if d.starts_with('U') => format!("<{d}"),
+        d => return Err(Failure::BadRequest(format!("unknown dtype {d:?}"))),
+    })
+}
+
+fn v3_data_type(dtype: &str) -> R<MetadataV3> {
+    if dtype.starts_with('S') {
+        return Err(Failure::Unsupported(format!(
+            "zarrs has no fixed-length byte-string data type for {dtype} (no null_terminated_bytes / \
+             fixed-length bytes extension; its r<bits> raw-bits type is not a byte string)"
+        )));
+    }
+    if let Some(n) = dtype.strip_prefix('U') {
+        let n: u64 = n.parse().map_err(|_| Failure::BadRequest(format!("bad dtype {dtype:?}")))?;
+        return serde_json::from_value(json!({"name": "fixed_length_utf32", "configuration": {"length_bytes": 4 * n}}))
+            .map_err(error);
+    }
+    Ok(MetadataV3::new(dtype))
+}
+
+fn build_v2(
+    store: Arc<FilesystemStore>,
+    path: &str,
+    case: &Value,
+    shape: &[u64],
+    chunks: &[u64],
+    dtype: &str,
+) -> R<Array<FilesystemStore>> {
+    let meta = json!({
+        "zarr_format": 2,
+        "shape": shape,
+        "chunks": chunks,
+        "dtype": v2_dtype(dtype)?,
+        "compressor": case.get("compressor").cloned().unwrap_or(Value::Null),
+        "fill_value": case.get("fill_value").cloned().unwrap_or(Value::Null),
+        "order": case.get("order").and_then(Value::as_str).unwrap_or("C"),
+        "filters": case.get("filters").cloned().unwrap_or(Value::Null),
+        "dimension_separator": case.get("dimension_separator").and_then(Value::as_str).unwrap_or("."),
+    });
+    let metadata: ArrayMetadataV2 = serde_json::from_value(meta).map_err(error)?;
+    let metadata = metadata.with_attributes(object(case.get("attributes")));
+    Array::new_with_metadata(store, path, ArrayMetadata::V2(metadata)).map_err(create_failure)
+}
+
+fn build_v3(
+    store: Arc<FilesystemStore>,
+    path: &str,
+    case: &Value,
+    shape: &[u64],
+    chunks: &[u64],
+    dtype: &str,
+) -> R<Array<FilesystemStore>> {
+    let data_type = v3_data_type(dtype)?;
+    let fill: FillValueMetadata =
+        serde_json::from_value(case.get("fill_value").cloned().unwrap_or(Value::Null)).map_err(error)?;
+    let codecs: Vec<MetadataV3> =
+        serde_json::from_value(field(case, "codecs")?.clone()).map_err(error)?;
+    let chain = CodecChain::from_metadata(&codecs).map_err(plugin_failure)?;
+    let mut builder = ArrayBuilder::new(shape.to_vec(), chunks.to_vec(), data_type, fill);
+    builder
+        .array_to_array_codecs(chain.array_to_array_codecs().to_vec())
+        .array_to_bytes_codec(chain.array_to_bytes_codec().clone())
+        .bytes_to_bytes_codecs(chain.bytes_to_bytes_codecs().to_vec())
+        .attributes(object(case.get("attributes")));
+    if let Some(cke) = case.get("chunk_key_encoding").filter(|v| !v.is_null()) {
+        let cke: MetadataV3 = serde_json::from_value(cke.clone()).map_err(error)?;
+        builder.chunk_key_encoding(ChunkKeyEncoding::from_metadata(&cke).map_err(plugin_failure)?);
+    }
+    if let Some(names) = case.get("dimension_names").filter(|v| !v.is_null()) {
+        let names: Vec<Option<String>> = serde_json::from_value(names.clone()).map_err(error)?;
+        builder.dimension_names(Some(names));
+    }
+    builder.build(store, path).map_err(create_failure)
+}
+
+fn do_write(req: &Value) -> R<Value> {
+    let case = field(req, "case")?;
+    let data_path = str_field(req, "data")?;
+    let target = field(req, "target")?;
+    let fmt = str_field(case, "format")?;
+    if fmt == "n5" {
+        return Err(Failure::Unsupported(
+            "zarrs cannot write N5 (zarrs has no N5 support; zarrs_n5 is read-only)".into(),
+        ));
+    }
+    if str_field(target, "kind")? != "local" {
+        return Err(Failure::Unsupported("this adapter writes to local stores only".into()));
+    }
+    let dtype = str_field(case, "dtype")?;
+    let shape = u64_list(case, "shape")?;
+    let chunks = u64_list(case, "chunks")?;
+    let case_path = case.get("path").and_then(Value::as_str).unwrap_or("array");
+    let n: u64 = shape.iter().product();
+    let data = std::fs::read(data_path).map_err(error)?;
+    let elements = Elements::from_canonical(data, dtype, n as usize)?;
+
+    let root = str_field(target, "path")?;
+    std::fs::create_dir_all(root).map_err(error)?;
+    let store = Arc::new(FilesystemStore::new(root).map_err(error)?);
+
+    // The array first: what zarrs cannot express is refused before anything is written.
+    let array_path = node_path(case_path);
+    let array = match fmt {
+        "zarr2" => build_v2(store.clone(), &array_path, case, &shape, &chunks, dtype)?,
+        "zarr3" => build_v3(store.clone(), &array_path, case, &shape, &chunks, dtype)?,
+        other => return Err(Failure::BadRequest(format!("unknown format {other:?}"))),
+    };
+
+    // Groups: the root, every listed group and every ancestor of the array.
+    let listed = object(case.get("groups"));
+    let mut groups: Vec<String> = vec![String::new()];
+    groups.extend(listed.keys().map(|k| k.trim_matches('/').to_string()));
+    let parts: Vec<&str> = case_path.trim_matches('/').split('/').collect();
+    for i in 1..parts.len() {
+        groups.push(parts[..i].join("/"));
+    }
+    groups.sort_by_key(|g| (if g.is_empty() { 0 } else { g.matches('/').count() + 1 }, g.clone()));
+    groups.dedup();
+    for g in &groups {
+        let attrs = object(listed.get(g.as_str()));
+        let gpath = node_path(g);
+        let group = if fmt == "zarr2" {
+            Group::new_with_metadata(store.clone(), &gpath, GroupMetadata::V2(GroupMetadataV2::new().with_attributes(attrs)))
+                .map_err(error)?
+        } else {
+            GroupBuilder::new().attributes(attrs).build(store.clone(), &gpath).map_err(error)?
+        };
+        group.store_metadata().map_err(error)?;
+    }
+
+    array.store_metadata().map_err(error)?;
+
+    let missing: Vec<Vec<u64>> = case
+        .get("missing_chunks")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_array().map(|c| c.iter().filter_map(Value::as_u64).collect()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if missing.is_empty() {
+        let all: Vec<usize> = (0..n as usize).collect();
+        array.store_array_subset(&array.subset_all(), elements.gather(&all)).map_err(error)?;
+    } else {
+        // Chunk by chunk, leaving out the missing ones.
+        let grid: Vec<u64> = shape.iter().zip(&chunks).map(|(s, c)| s.div_ceil(*c)).collect();
+        let total: u64 = grid.iter().product();
+        for flat in 0..total {
+            let mut rem = flat;
+            let mut idx = vec![0u64; grid.len()];
+            for k in (0..grid.len()).rev() {
+                idx[k] = rem % grid[k];
+                rem /= grid[k];
+            }
+            if missing.contains(&idx) {
+                continue;
+            }
+            let ranges: Vec<std::ops::Range<u64>> = idx
+                .iter()
+                .zip(&chunks)
+                .zip(&shape)
+                .map(|((i, c), s)| i * c..((i + 1) * c).min(*s))
+                .collect();
+            let indices = region_indices(&shape, &ranges);
+            array
+                .store_array_subset(&ArraySubset::new_with_ranges(&ranges), elements.gather(&indices))
+                .map_err(error)?;
+        }
+    }
+    Ok(json!({"status": "ok"}))
+}
+
+// ---------------------------------------------------------------------------
+// Protocol
+
+fn hello() -> Value {
+    let components: Value = serde_json::from_str(env!("LOCKED_VERSIONS")).unwrap_or_else(|_| json!({}));
+    json!({
+        "ok": true,
+        "impl": "zarrs",
+        "version": zarrs::version::version_str(),
+        "language": "rust",
+        "verbs": ["read", "write"],
+        "protocol": PROTOCOL,
+        "components": components,
+    })
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".into()
+    }
+}
+
+fn handle(req: &Value) -> Value {
+    let id = req.get("id").cloned().unwrap_or(Value::Null);
+    let op = req.get("op").and_then(Value::as_str).unwrap_or("");
+    let result = match op {
+        "hello" => return hello(),
+        "read" | "write" => catch_unwind(AssertUnwindSafe(|| if op == "read" { do_read(req) } else { do_write(req) }))
+            .unwrap_or_else(|p| Err(Failure::Error(format!("panic: {}", panic_text(p.as_ref()))))),
+        other => Err(Failure::BadRequest(format!("unknown op {other:?}"))),
+    };
+    match result {
+        Ok(mut resp) => {
+            resp["id"] = id;
+            resp
+        }
+        Err(Failure::Unsupported(m)) => json!({"id": id, "status": "unsupported", "error": m}),
+        Err(Failure::Error(m)) => json!({"id": id, "status": "error", "error": m}),
+        Err(Failure::BadRequest(m)) => json!({"id": id, "status": "error", "error": format!("BadRequest: {m}")}),
+    }
+}
+
+fn serve() -> i32 {
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let resp = match serde_json::from_str::<Value>(line) {
+            Ok(req) if req.is_object() => {
+                if req.get("op").and_then(Value::as_str) == Some("bye") {
+                    return 0;
+                }
+                handle(&req)
+            }
+            Ok(_) => json!({"id": null, "status": "error", "error": "BadRequest: a request is a JSON object"}),
+            Err(e) => json!({"id": null, "status": "error", "error": format!("BadRequest: {e}")}),
+        };
+        if writeln!(stdout, "{resp}").and_then(|_| stdout.flush()).is_err() {
+            return 1;
+        }
+    }
+    0
+}
+
+fn usage() -> i32 {
+    eprintln!(
+        "usage: zarrs-adapter [serve]\n       zarrs-adapter hello\n       zarrs-adapter read --target-json J --path P --format F [--dump D]\n       zarrs-adapter write --case-json J|@file --data F --target-json J"
+    );
+    2
+}
+
+fn arg_json(text: &str) -> Result<Value, String> {
+    let text = match text.strip_prefix('@') {
+        Some(file) => std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?,
+        None => text.to_string(),
+    };
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+fn one_shot(cmd: &str, args: &[String]) -> i32 {
+    let mut opts: Map<String, Value> = Map::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let Some(key) = a.strip_prefix("--") else { return usage() };
+        let Some(val) = it.next() else { return usage() };
+        opts.insert(key.to_string(), Value::String(val.clone()));
+    }
+    let get = |k: &str| opts.get(k).and_then(Value::as_str).map(str::to_string);
+    let req = match cmd {
+        "hello" => json!({"op": "hello", "protocol": PROTOCOL}),
+        "read" => {
+            let Some(t) = get("target-json") else { return usage() };
+            let target = match arg_json(&t) {
+                Ok(v) => v,
+                Err(e) => { eprintln!("--target-json: {e}"); return 2; }
+            };
+            json!({"op": "read", "id": "cli", "target": target, "path": get("path").unwrap_or_default(),
+                   "format": get("format"), "dump": get("dump")})
+        }
+        "write" => {
+            let (Some(c), Some(d), Some(t)) = (get("case-json"), get("data"), get("target-json")) else { return usage() };
+            let (case, target) = match (arg_json(&c), arg_json(&t)) {
+                (Ok(c), Ok(t)) => (c, t),
+                (Err(e), _) | (_, Err(e)) => { eprintln!("bad JSON argument: {e}"); return 2; }
+            };
+            json!({"op": "write", "id": "cli", "case": case, "data": d, "target": target})
+        }
+        _ => return usage(),
+    };
+    let resp = handle(&req);
+    println!("{}", serde_json::to_string_pretty(&resp).unwrap_or_default());
+    let ok = resp.get("ok").and_then(Value::as_bool) == Some(true)
+        || resp.get("status").and_then(Value::as_str) == Some("ok");
+    if ok { 0 } else { 1 }
+}
+
 fn main() {
-    println!("Hello, world!");
+    // zarrs adds a "_zarrs" attribute (library name/version) to every array it
+    // writes unless told not to; the case's attributes are to be written as given.
+    global_config_mut().set_include_zarrs_metadata(false);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match args.first().map(String::as_str) {
+        None | Some("serve") => serve(),
+        Some(cmd) => one_shot(cmd, &args[1..]),
+    };
+    std::process::exit(code);
 }

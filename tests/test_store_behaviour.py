@@ -1,0 +1,112 @@
+"""What each endpoint answers (docs/stores.md), measured anew: a change of a
+server's behaviour fails here. And endpoints never outlive the harness."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from harness.docs import STORE_BEHAVIOUR, measure_stores
+from harness.matrix import StoreSpec, load_matrix
+from harness.stores import MinioS3Store, MotoS3Store, minio_binary
+from conftest import CLI, ROOT
+
+MINIO = minio_binary(load_matrix().minio_version)
+
+
+def test_documented_answers_match_the_servers():
+    recorded = json.loads(STORE_BEHAVIOUR.read_text())
+    measured = measure_stores()
+    for kind, info in measured.items():
+        if "unavailable" in info:
+            if kind == "s3-minio" and not os.environ.get("CI"):
+                continue  # CI installs MinIO (scripts/test-deps.sh); locally it may be absent
+            pytest.fail(f"{kind} could not be measured: {info['unavailable']}")
+        assert info["answers"] == recorded[kind]["answers"], (
+            f"{kind} answers differently from docs/stores.md; if intended, run "
+            f"`zarr-conformance docs --measure-stores` and review the diff")
+
+
+def test_modes_are_probed_and_nolist_404_is_noted(tmp_path):
+    store = MotoS3Store("s3-moto", StoreSpec(kind="s3-moto", access=["signed", "anonymous-nolist", "forbidden-chunk"]))
+    try:
+        store.start(tmp_path)
+        assert store.semantics["forbidden-chunk"]["denied"] == 403
+        assert "forbidden-chunk" in store.access_modes
+        assert "AWS answers 403" in store.semantics["anonymous-nolist"]["note"]
+    finally:
+        store.stop()
+
+
+def _descendants(pid):
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _alive(procs):
+    return [p for p in procs if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.mark.skipif(MINIO is None and not os.environ.get("CI"), reason="MinIO not built (scripts/install-minio.sh)")
+def test_minio_and_moto_stop_on_ctrl_c(tmp_path):
+    out = tmp_path / "run"
+    args = [*CLI, "--matrix", ROOT / "tests" / "fixtures" / "matrix-fake.yaml", "run", "--stores",
+            "s3-moto,s3-minio", "--writers", "fake", "--readers", "fake", "--out", out, "--no-expectations", "-j", "1"]
+    proc = subprocess.Popen([str(a) for a in args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    kids = []
+    while time.monotonic() < deadline:
+        kids = _descendants(proc.pid)
+        if any("minio" in " ".join(k.cmdline()) for k in _alive(kids)) and (out / "results.jsonl").exists() \
+                and (out / "results.jsonl").stat().st_size > 0:
+            break
+        time.sleep(0.1)
+    assert any(k.name() == "minio" for k in _alive(kids)), "MinIO runs during the run"
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    time.sleep(1)
+    assert not _alive(kids), f"left behind: {[k.cmdline() for k in _alive(kids)]}"
+
+
+def test_minio_absent_is_reported_and_the_run_goes_on(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run([*CLI, "--matrix", str(ROOT / "tests" / "fixtures" / "matrix-fake.yaml"), "run", "--stores",
+                           "local,s3-minio", "--writers", "fake", "--readers", "fake", "--out", str(out),
+                           "--no-expectations", "-q"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "ZC_TOOLS": str(tmp_path / "no-tools")}, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    run = json.loads((out / "run.json").read_text())
+    assert "is not installed" in run["not_available"]["store:s3-minio"]
+    assert {json.loads(l)["store"] for l in (out / "results.jsonl").read_text().splitlines()} == {"local"}
+    assert "not available" in (out / "report.html").read_text()
+
+
+def test_no_endpoint_survives_a_failing_test(pytester):
+    pytester.makepyfile("""
+        import pytest
+        from harness.matrix import StoreSpec
+        from harness.stores import MotoS3Store
+
+        @pytest.fixture
+        def moto(tmp_path):
+            s = MotoS3Store("m", StoreSpec(kind="s3-moto"))
+            s.start(tmp_path)
+            yield s
+            s.stop()
+
+        def test_fails(moto):
+            open("endpoint.txt", "w").write(moto.endpoint)
+            assert False
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    endpoint = (pytester.path / "endpoint.txt").read_text()
+    port = int(endpoint.rsplit(":", 1)[1])
+    assert not [c for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port and c.status == "LISTEN"]
