@@ -65,7 +65,7 @@ class Layout:
 
 
 LAYOUTS = {
-    "edge": Layout("edge", (20, 30), (8, 7), "2-d, partial edge chunks"),
+    "edge": Layout("edge", (20, 30), (8, 13), "2-d, partial edge chunks"),
     "exact": Layout("exact", (16, 14), (8, 7), "2-d, chunks divide the shape"),
     "bigchunk": Layout("bigchunk", (5, 6), (10, 10), "one chunk larger than the array"),
     "0d": Layout("0d", (), (), "0-d (scalar) array"),
@@ -259,9 +259,12 @@ def _zarr2(b: _Builder) -> None:
         if name == "zlib":
             continue
         dt = rotation[i % len(rotation)]
-        smoke = name in ("raw", "blosc-lz4-shuffle")
+        tier = "smoke" if name in ("raw", "blosc-lz4-shuffle") else "default"
+        # Every blosc compressor with shuffle, and each shuffle with lz4 and zstd; the rest in full.
+        if name.startswith("blosc-") and not (name.endswith("-shuffle") or name.split("-")[1] in ("lz4", "zstd")):
+            tier = "full"
         b.add(id=f"v2/{dt}/{name}/edge", format="zarr2", dtype=dt, shape=lay.shape, chunks=lay.chunks,
-              fill_value=default_fill(dt), tier="smoke" if smoke else "default",
+              fill_value=default_fill(dt), tier=tier,
               description=f"compressor {name}", features=dtype_features(dt) + (f"codec:{name.split('-')[0]}",),
               compressor=comp)
     # Filters readers meet in the numcodecs registry (lossless ones: the data must survive).

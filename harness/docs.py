@@ -60,6 +60,11 @@ def implementations_md(matrix_path=None) -> str:
         adapter = f"python `{iv.spec.backend}`" if iv.impl.adapter == "python" else "command"
         lines.append(f"| {iv.id} | {iv.impl.language} | {adapter} | {', '.join(h.get('verbs', [])) or '?'} | "
                      f"{h.get('version', '?')} | {writes} | {iv.impl.description} |")
+    gone = m.unavailable()
+    if gone:
+        lines += ["", "## Not available here", "", "| implementation | language | why |", "|---|---|---|"]
+        for iid, why in gone.items():
+            lines.append(f"| {iid} | {m.implementations[iid.split('@')[0]].language} | {why} |")
     lines += ["", "Reported versions and write counts come from the run recorded in "
               "`docs/data/handshakes.json` (refresh it with `zarr-conformance docs --record reports/latest`)."]
     return "\n".join(lines) + "\n"

@@ -152,6 +152,8 @@ def build_stamp(iv: ImplVersion) -> str:
     if build:
         base = ROOT / build.dir
         for pattern in build.inputs:
+            # "src/**" means every file below src (Path.glob would give the directories only).
+            pattern = pattern + "/*" if pattern.endswith("**") else pattern
             for p in sorted(base.glob(pattern)):
                 if p.is_file():
                     h.update(str(p.relative_to(base)).encode())

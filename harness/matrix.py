@@ -71,6 +71,7 @@ class Implementation(_Strict):
     build: BuildSpec | None = None
     timeout: float = Field(60.0, gt=0, description="seconds per request")
     enabled: bool = True
+    unavailable: str | None = Field(None, description="why this implementation cannot be had here (listed, never run)")
     versions: dict[str, VersionSpec]
 
     @field_validator("versions")
@@ -120,11 +121,15 @@ class Matrix(_Strict):
     def impl_versions(self) -> list["ImplVersion"]:
         out = []
         for name, impl in self.implementations.items():
-            if not impl.enabled:
+            if not impl.enabled or impl.unavailable:
                 continue
             for ver, spec in impl.versions.items():
                 out.append(ImplVersion(name, ver, impl, spec))
         return out
+
+    def unavailable(self) -> dict[str, str]:
+        """Implementations the matrix lists as not to be had here, with the reason."""
+        return {f"{n}@{v}": i.unavailable for n, i in self.implementations.items() if i.unavailable for v in i.versions}
 
     def resolve_impls(self, names: list[str] | None, what: str) -> list["ImplVersion"]:
         """`zarr-python` selects every version, `zarr-python@3.1.6` one."""

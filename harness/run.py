@@ -97,7 +97,7 @@ class Session:
         self.out = Path(opts.out) if opts.out else default_out()
         self.progress = Progress(quiet=opts.quiet)
         self.log = log or self.progress.log
-        self.not_available: dict[str, str] = {}
+        self.not_available: dict[str, str] = dict(self.plan.matrix.unavailable())
         self.hellos: dict[str, dict] = {}
         self.stamps: dict[str, str] = {}
         self.stores: dict[str, Store] = {}
@@ -116,6 +116,7 @@ class Session:
         self._ds_locks: dict[tuple, threading.Lock] = {}
         self._datasets: dict[tuple, Dataset] = {}
         self._published: set = set()
+        self.stopping = False
 
     # --- preparation -----------------------------------------------------------
     def impls(self) -> list[ImplVersion]:
@@ -239,8 +240,7 @@ class Session:
             return ds
 
         try:
-            with ThreadPoolExecutor(max(1, self.opts.jobs)) as ex:
-                self.datasets = [f.result() for f in [ex.submit(one, w, c) for w, c in jobs]]
+            self.datasets = self._parallel(one, jobs)
         finally:
             bar.done()
         self._timed("generate", t0)
@@ -309,8 +309,24 @@ class Session:
             self._ref_hash[case.id] = self.refs.hash(case)
         return self._ref_hash[case.id]
 
-    def run_cell(self, cell: Cell) -> dict:
+    def _parallel(self, fn, jobs: list[tuple]) -> list:
+        """fn(*job) for every job on --jobs threads, in order. On Ctrl-C the queued jobs are
+        dropped at once (not run to the end) and the in-flight ones are discarded."""
+        ex = ThreadPoolExecutor(max(1, self.opts.jobs))
+        try:
+            futs = [ex.submit(fn, *job) for job in jobs]
+            return [f.result() for f in futs]
+        except BaseException:
+            self.stopping = True
+            ex.shutdown(wait=False, cancel_futures=True)
+            raise
+        finally:
+            ex.shutdown(wait=False)
+
+    def run_cell(self, cell: Cell) -> dict | None:
         outcome: Outcome = read_cell(self.pool, cell, self.expected_hash(cell.dataset.case))
+        if self.stopping:
+            return None  # interrupted: the workers were killed under this cell, its outcome means nothing
         ident = cell.ident()
         expected, unexpected, entry = self.expectations.judge(ident, outcome.outcome)
         rec = {
@@ -337,12 +353,14 @@ class Session:
         # Interleave readers so that every implementation's workers stay busy.
         todo.sort(key=lambda c: (c.dataset.case.id, c.dataset.writer.id, c.store.name))
         bar = self.progress.phase("read", len(todo))
+
+        def one(cell):
+            rec = self.run_cell(cell)
+            if rec is not None:
+                bar.advance(rec["outcome"], unexpected=rec["unexpected"])
+
         try:
-            with ThreadPoolExecutor(max(1, self.opts.jobs)) as ex:
-                futs = [ex.submit(self.run_cell, c) for c in todo]
-                for f in as_completed(futs):
-                    rec = f.result()
-                    bar.advance(rec["outcome"], unexpected=rec["unexpected"])
+            self._parallel(one, [(c,) for c in todo])
         finally:
             bar.done()
             self._timed("read", t0)

@@ -37,4 +37,4 @@ def test_corrupted_chunk_is_a_mismatch(tmp_path, isolated_cache):
     (rec,) = load_jsonl(out2 / "results.jsonl")
     assert rec["outcome"] == "mismatch" and rec["unexpected"]
     assert "data differ from the reference" in rec["message"]
-    assert "56 of 600 elements differ, first at index [8, 14]" in rec["diagnosis"]
+    assert "32 of 600 elements differ, first at index [8, 26]" in rec["diagnosis"]

@@ -376,7 +376,18 @@ ReadResult read_array(const json &target, const std::string &path, const std::st
     std::string full = "/" + path;
     while (full.size() > 1 && full.back() == '/') full.pop_back();
     auto arr = rg->OpenMDArrayFromFullname(full);
-    if (!arr) fail("OpenMDArrayFromFullname(" + full + ")");
+    if (!arr) {
+        if (g_log && g_log->errors.empty()) {
+            // GDAL found no array and said nothing: say what its root group holds.
+            std::string arrays, groups;
+            for (const auto &n : rg->GetMDArrayNames()) arrays += (arrays.empty() ? "" : ", ") + n;
+            for (const auto &n : rg->GetGroupNames()) groups += (groups.empty() ? "" : ", ") + n;
+            throw Failure("GDALError: OpenMDArrayFromFullname(" + full + ") found no array; GDAL " + version() +
+                          "'s Zarr driver opened " + root + " with root arrays [" + arrays + "] and groups [" +
+                          groups + "]");
+        }
+        fail("OpenMDArrayFromFullname(" + full + ")");
+    }
 
     ReadResult res;
     std::vector<GUInt64> start;
@@ -606,6 +617,7 @@ Encoding plan(const json &kase) {
         e.options.SetNameValue("COMPRESS", "BLOSC");
         e.options.SetNameValue("BLOSC_CNAME", comp.value("cname", "lz4").c_str());
         e.options.SetNameValue("BLOSC_CLEVEL", level_of(comp, "clevel", 5).c_str());
+        // GDAL 3.6 copies the option value into the JSON as a string ("shuffle": "BIT"), whichever spelling is used
         static const char *SHUFFLES[] = {"NONE", "BYTE", "BIT"};
         int sh = comp.value("shuffle", 1);
         if (sh < 0 || sh > 2) throw Unsupported("GDAL's blosc codec has no shuffle mode " + std::to_string(sh));
@@ -806,9 +818,9 @@ void write_case(const json &kase, const std::string &data_path, const json &targ
             }
         }
     }
-    if (ds->Close() != CE_None) fail("GDALDataset::Close");
-    ds.reset();
-    if (g_log && !g_log->errors.empty()) fail("writing the dataset");
+    // Closing flushes the chunk cache and writes the metadata; failures show as CPLErrors.
+    GDALClose(GDALDataset::ToHandle(ds.release()));
+    if (g_log && !g_log->errors.empty()) fail("closing the dataset");
 }
 
 // --- protocol ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,30 @@ void zc_canonical_nan(unsigned char *data, size_t count, int width) {
             if (isnan(f)) { uint64_t b = 0x7ff8000000000000ull; memcpy(p, &b, 8); }
         }
     }
+}
+
+static char crash_context[1024];
+
+void zc_set_context(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(crash_context, sizeof crash_context, fmt, ap);
+    va_end(ap);
+}
+
+static void on_crash(int sig) {
+    /* async-signal-safe: write(2) only, then die of the same signal */
+    static const char head[] = "zc-adapter: the process crashed (signal ";
+    char num[8];
+    int n = 0, s = sig;
+    do { num[n++] = (char)('0' + s % 10); s /= 10; } while (s && n < 7);
+    (void)!write(2, head, sizeof head - 1);
+    while (n) (void)!write(2, &num[--n], 1);
+    (void)!write(2, ") during ", 9);
+    (void)!write(2, crash_context, strlen(crash_context));
+    (void)!write(2, "\n", 1);
+    signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 /* --- requests --------------------------------------------------------------- */
@@ -331,6 +356,10 @@ int zc_main(int argc, char **argv, const zc_backend *b) {
     int fd = dup(1);
     proto_out = fdopen(fd, "w");
     dup2(2, 1);
+    signal(SIGSEGV, on_crash);
+    signal(SIGBUS, on_crash);
+    signal(SIGABRT, on_crash);
+    signal(SIGFPE, on_crash);
     if (argc < 2 || !strcmp(argv[1], "serve")) return serve(b);
 
     const char *cmd = argv[1];

@@ -54,6 +54,10 @@ char *zc_base64(const unsigned char *data, size_t len);        /* malloc'd */
 unsigned char *zc_unbase64(const char *text, size_t *len);     /* malloc'd; NULL if invalid */
 double zc_now_ms(void);
 
+/* What the library is doing, for the message printed to stderr when it crashes
+ * (the crash itself is left to happen: the harness records it as such). */
+void zc_set_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Canonical NaN handling: in-place on little-endian float data. */
 void zc_canonical_nan(unsigned char *data, size_t count, int width);
 void zc_put_u32le(unsigned char *p, uint32_t v);

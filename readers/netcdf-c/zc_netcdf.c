@@ -506,6 +506,7 @@ static int write_here(json_object *kase, const plan *p, const unsigned char *dat
     char url[2 * PATH_MAX + 64];
     snprintf(url, sizeof url, "file://%s#mode=zarr,file", root);
     int nc, s;
+    zc_set_context("netcdf-c %s writing %s", version(), url);
     if ((s = nc_create(url, NC_CLOBBER | NC_NETCDF4, &nc)) != NC_NOERR) return nc_error(err, s, "nc_create");
     int rc = ZC_OK;
     char **strs = NULL;
@@ -898,7 +899,9 @@ static int nc_read(json_object *target, const char *path, const char *format, zc
     }
 
     double t0 = zc_now_ms();
+    zc_set_context("netcdf-c %s nc_open(\"%s\")", version(), url);
     int nc, s = nc_open(url, NC_NOWRITE, &nc);
+    zc_set_context("netcdf-c %s reading %s from %s", version(), path, url);
     if (env_set)
         for (int i = 0; i < 3; i++) restore_env(AWS_KEYS[i], saved[i]);
     if (s == NC_ENOTBUILT) {

@@ -23,7 +23,7 @@ import * as zarr from "zarr";
 
 import {
 	chunkIndices, chunkRegion, errorChain, errorText, extractRegion, fillFromJSON, main, packageVersion, Unsupported,
-} from "./protocol.mjs";
+} from "zc-protocol";
 
 // --- stores -------------------------------------------------------------------
 
@@ -235,8 +235,8 @@ process.exit(await main(async () => ({
 	impl: "zarr-js",
 	language: "typescript",
 	verbs: ["read", "write"],
-	version: () => packageVersion("zarr"),
-	components: () => ({ numcodecs: packageVersion("numcodecs"), aws4: packageVersion("aws4"), node: process.versions.node }),
+	version: () => packageVersion("zarr", (n) => import.meta.resolve(n)),
+	components: () => ({ numcodecs: packageVersion("numcodecs", (n) => import.meta.resolve(n)), aws4: packageVersion("aws4", (n) => import.meta.resolve(n)), node: process.versions.node }),
 	write,
 	read,
 	unsupportedReason,

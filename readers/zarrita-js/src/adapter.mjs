@@ -24,7 +24,7 @@ import * as zarr from "zarrita";
 import {
 	chunkIndices, chunkRegion, errorChain, errorText, extractRegion, extractRegionValues, fillFromJSON, main,
 	packageVersion, Unsupported,
-} from "./protocol.mjs";
+} from "zc-protocol";
 
 // --- stores -------------------------------------------------------------------
 
@@ -221,11 +221,11 @@ process.exit(await main(async () => ({
 	impl: "zarrita-js",
 	language: "typescript",
 	verbs: ["read", "write"],
-	version: () => packageVersion("zarrita"),
+	version: () => packageVersion("zarrita", (n) => import.meta.resolve(n)),
 	components: () => ({
-		"@zarrita/storage": packageVersion("@zarrita/storage"),
-		numcodecs: packageVersion("numcodecs"),
-		aws4: packageVersion("aws4"),
+		"@zarrita/storage": packageVersion("@zarrita/storage", (n) => import.meta.resolve(n)),
+		numcodecs: packageVersion("numcodecs", (n) => import.meta.resolve(n)),
+		aws4: packageVersion("aws4", (n) => import.meta.resolve(n)),
 		node: process.versions.node,
 	}),
 	write,

@@ -497,7 +497,8 @@ fn do_read(req: &Value) -> R<Value> {
     if let Some(dump) = req.get("dump").and_then(Value::as_str) {
         std::fs::write(dump, &raw).map_err(error)?;
     }
-    let hash = format!("sha256:{:x}", Sha256::digest(&raw));
+    let hash: String = Sha256::digest(&raw).iter().map(|b| format!("{b:02x}")).collect();
+    let hash = format!("sha256:{hash}");
     let fill = if out.fill_null { Value::Null } else { fill_json(&dtype, &out.fill) };
     Ok(json!({
         "status": "ok",

@@ -17,7 +17,7 @@ import java.nio.ByteOrder;
  * Unsigned values keep their bits in the signed Java type.
  */
 public final class Canonical {
-    private static final JsonNodeFactory F = JsonNodeFactory.withExactBigDecimals(true);
+    private static final JsonNodeFactory F = JsonNodeFactory.instance;
     private static final BigInteger U64 = BigInteger.ONE.shiftLeft(64);
 
     private Canonical() {

@@ -1,11 +1,9 @@
 package zc;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.BufferedReader;
@@ -32,10 +30,12 @@ import java.util.concurrent.ExecutionException;
 public final class Protocol {
     public static final int PROTOCOL = 1;
 
-    /** JSON with exact numbers: decimals stay BigDecimal, big integers BigInteger. */
+    /**
+     * JSON with exact numbers: integers beyond 64 bits become BigInteger (Jackson does that by
+     * itself), floats are doubles. The harness writes floats as Python float64 reprs, which a
+     * double holds exactly; BigDecimal would not do better and would lose -0.0.
+     */
     public static final ObjectMapper JSON = new ObjectMapper()
-            .setNodeFactory(JsonNodeFactory.withExactBigDecimals(true))
-            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
 
     private final Backend backend;

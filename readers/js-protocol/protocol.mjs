@@ -500,11 +500,15 @@ export function extractRegionValues(values, shape, region) {
 	return { values: out, shape: sub };
 }
 
-/** The version of an installed npm package, read from its package.json at run time. */
-export function packageVersion(name) {
-	// import.meta.resolve gives the entry file; walk up to the package's own package.json
+/**
+ * The version of an installed npm package, read from its package.json at run time.
+ * `resolve` is the adapter's own import.meta.resolve: packages are found from the
+ * adapter's node_modules, not from this shared module's directory.
+ */
+export function packageVersion(name, resolve) {
+	// resolve gives the entry file; walk up to the package's own package.json
 	// (some packages do not export ./package.json).
-	let url = new URL(".", import.meta.resolve(name));
+	let url = new URL(".", resolve(name));
 	for (let i = 0; i < 8; i++, url = new URL("..", url)) {
 		try {
 			const pkg = JSON.parse(readFileSync(new URL("package.json", url), "utf8"));

@@ -1,0 +1,126 @@
+"""The GDAL adapter (C++, Debian's libgdal-dev, the multidimensional Zarr driver) at the
+protocol level: built with make after scripts/ensure-debian-packages.sh, hello with
+GDALVersionInfo("RELEASE_NAME"), write then read back (compressors, filters, F order,
+separator, fixed-length strings, missing chunks left out), requests it cannot serve
+answered (not a crash), and the one-shot CLI. Skipped only when make/c++ or the Debian
+packages cannot be had."""
+
+import dataclasses
+import json
+import subprocess
+
+import pytest
+
+from harness.cases import catalogue
+from harness.environments import setup
+from harness.matrix import load_matrix
+from harness.reference import ReferenceStore
+from harness.workers import Worker
+
+from _native import pkg_version, skip_without_toolchain
+
+pytestmark = pytest.mark.adapters
+
+PACKAGES = ["libgdal-dev", "nlohmann-json3-dev", "libssl-dev", "pkg-config"]
+IMPLS = [iv for iv in load_matrix().impl_versions() if iv.name == "gdal"]
+
+
+@pytest.fixture(scope="module", params=IMPLS, ids=lambda iv: iv.id)
+def worker(request):
+    skip_without_toolchain(["make", "c++"], PACKAGES)
+    env = setup(request.param, log=lambda *_: None)
+    w = Worker(env)
+    w.start()
+    yield w
+    w.stop()
+
+
+def write(worker, case, tmp_path, name="ds"):
+    refs = ReferenceStore(tmp_path / "ref")
+    target = {"kind": "local", "path": str(tmp_path / name)}
+    w = worker.request({"op": "write", "id": "w", "case": case.to_json(), "data": str(refs.ensure(case)),
+                        "target": target})
+    return w, target, refs
+
+
+def test_matrix_lists_the_adapter():
+    assert len(IMPLS) == 1
+
+
+def test_hello_reports_the_library_version(worker):
+    h = worker.hello
+    assert h["protocol"] == 1 and h["impl"] == "gdal" and h["language"] == "c++"
+    assert set(h["verbs"]) == {"read", "write"}
+    assert h["version"] == pkg_version("gdal")  # GDALVersionInfo("RELEASE_NAME") of the installed library
+    assert h["components"]["gdal"].startswith("GDAL ")
+
+
+@pytest.mark.parametrize("case_id", ["v2/int16/zlib/sparse", "v2/int16/zlib/edge-F", "v2/float32/zlib/edge-slash",
+                                     "v2/S6/zlib/edge", "v2/int32/filter-delta+zlib/edge", "v2/float64/zlib/fill-nan",
+                                     "v2/uint32/lz4/edge", "v2/int32/blosc-lz4-shuffle/0d"])
+def test_write_then_read_back(worker, tmp_path, case_id):
+    case = catalogue()[case_id]
+    w, target, refs = write(worker, case, tmp_path)
+    assert w == {"id": "w", "status": "ok"}, w
+    r = worker.request({"op": "read", "id": "r", "format": "zarr2", "path": case.path, "target": target,
+                        "dump": str(tmp_path / "dump.bin")})
+    assert r["status"] == "ok", r
+    assert r["hash"] == refs.hash(case) and r["shape"] == list(case.shape) and r["dtype"] == case.dtype, r
+    assert (tmp_path / "dump.bin").read_bytes() == refs.ensure(case).read_bytes()
+    zarray = json.loads((tmp_path / "ds" / case.path / ".zarray").read_text())
+    assert zarray["order"] == case.order and zarray["chunks"] == list(case.chunks)
+    assert zarray["compressor"]["id"] == case.compressor["id"]
+    assert zarray.get("dimension_separator", ".") == case.dimension_separator
+    for idx in case.missing_chunks:  # left unwritten
+        assert not (tmp_path / "ds" / case.path / case.dimension_separator.join(map(str, idx))).exists()
+
+
+def test_groups_and_attributes(worker, tmp_path):
+    case = catalogue()["v2/float32/zlib/nested-groups"]
+    w, target, _ = write(worker, case, tmp_path)
+    assert w["status"] == "ok", w
+    r = worker.request({"op": "read", "id": "r", "format": "zarr2", "path": case.path, "target": target})
+    assert r["status"] == "ok", r
+    want = dict(case.attributes)
+    # GDAL 3.6 stores 64-bit integer attributes through a double (9007199254740993 -> 9007199254740992.0).
+    assert r["attributes"].pop("big_int") == float(want.pop("big_int"))
+    assert r["attributes"] == want
+    root = json.loads((tmp_path / "ds" / ".zattrs").read_text())
+    assert root == case.groups[""]
+
+
+def test_unservable_requests_are_answered(worker, tmp_path):
+    refs = ReferenceStore(tmp_path / "ref")
+    for cid in ("n5/int16/raw/edge", "v2/bool/zlib/edge", "v2/string/zlib/edge", "v2/int64/bz2/edge",
+                "v2/int16/filter-crc32+zlib/edge", "v3/int16/zstd/edge"):
+        case = catalogue()[cid]
+        w = worker.request({"op": "write", "id": "w", "case": case.to_json(), "data": str(refs.ensure(case)),
+                            "target": {"kind": "local", "path": str(tmp_path / "ds")}})
+        assert w["status"] == "unsupported" and w["error"], (cid, w)
+    r = worker.request({"op": "read", "id": "r", "format": "n5", "path": "a",
+                        "target": {"kind": "local", "path": str(tmp_path)}})
+    assert r["status"] == "unsupported" and "N5" in r["error"], r
+    r = worker.request({"op": "read", "id": "r2", "format": "zarr2", "path": "missing",
+                        "target": {"kind": "local", "path": str(tmp_path / "nothing-here")}})
+    assert r["status"] == "error" and r["error"], r
+    r = worker.request({"op": "read", "id": "r3", "format": "zarr2", "path": "a", "target": {"kind": "gopher"}})
+    assert r["status"] == "unsupported", r
+    assert worker.request({"op": "nonsense", "id": 7}) == {"id": 7, "status": "error",
+                                                           "error": 'BadRequest: unknown op "nonsense"'}
+    assert worker.alive()
+
+
+def test_one_shot_cli(worker, tmp_path):
+    case = catalogue()["v2/int16/zlib/edge"]
+    refs = ReferenceStore(tmp_path / "ref")
+    (tmp_path / "case.json").write_text(json.dumps(case.to_json()))
+    target = json.dumps({"kind": "local", "path": str(tmp_path / "ds")})
+    cmd = worker.environment.command
+    h = subprocess.run([*cmd, "hello"], capture_output=True, text=True, timeout=120)
+    assert json.loads(h.stdout)["version"] == worker.hello["version"]
+    w = subprocess.run([*cmd, "write", "--case-json", f"@{tmp_path / 'case.json'}", "--data", str(refs.ensure(case)),
+                        "--target-json", target], capture_output=True, text=True, timeout=120)
+    assert json.loads(w.stdout)["status"] == "ok", w.stdout + w.stderr
+    r = subprocess.run([*cmd, "read", "--target-json", target, "--path", case.path, "--format", case.format],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and json.loads(r.stdout)["hash"] == refs.hash(case), r.stdout + r.stderr
