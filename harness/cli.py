@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--expectations", help="expectations file (default: expectations.yaml when present)")
     r.add_argument("--no-expectations", action="store_true", help="expect every cell to pass")
     r.add_argument("--resume", action="store_true", help="keep the cells already in --out and run the rest")
+    r.add_argument("--write-mode", choices=["local", "native"], default="local",
+                   help="native: writers also write straight into each S3 store through their own S3 support")
     r.add_argument("--quiet", "-q", action="store_true")
 
     ls = sub.add_parser("list", help="list implementations, cases or stores")
@@ -85,7 +87,7 @@ def _dispatch(args) -> int:
         exp = None if args.no_expectations else (args.expectations or _default_expectations())
         opts = RunOptions(matrix=args.matrix, profile=args.profile, writers=args.writers, readers=args.readers,
                           cases=args.cases, stores=args.stores, out=args.out, expectations=exp,
-                          resume=args.resume, quiet=args.quiet)
+                          resume=args.resume, quiet=args.quiet, write_mode=args.write_mode)
         if args.jobs is not None:
             if args.jobs < 1:
                 raise ConfigError("--jobs must be at least 1")

@@ -30,6 +30,8 @@ class Dataset:
     message: str = ""
     cached: bool = False
     duration_ms: float = 0.0
+    store: str | None = None  # set when the writer wrote straight into this store (native write mode)
+    key: str | None = None
 
     @property
     def ok(self) -> bool:

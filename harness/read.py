@@ -28,7 +28,9 @@ class Cell:
     key: str  # where the dataset sits in the store
 
     def ident(self) -> dict:
-        return {"writer": self.dataset.writer.id, "case": self.dataset.case.id, "store": self.store.name,
+        # A dataset the writer wrote into the store itself counts as its own store column.
+        store = f"{self.store.name}+native-write" if self.dataset.store else self.store.name
+        return {"writer": self.dataset.writer.id, "case": self.dataset.case.id, "store": store,
                 "access": self.access, "reader": self.reader.id}
 
     @property
@@ -69,9 +71,22 @@ def read_cell(pool: WorkerPool, cell: Cell, expected_hash: str) -> Outcome:
 
 
 def _judge_forbidden(pool, cell: Cell, req: dict, resp: dict, expected_hash: str, took: float) -> Outcome:
-    """One existing chunk is denied: the only right answer is a failure."""
+    """One existing chunk is denied: the only right answer is a failure, and only a failure
+    the reader does not also have when nothing is denied (a control read in `anonymous`)."""
     if resp["status"] == "error":
-        return Outcome("pass", f"failed as it must on the denied chunk: {resp.get('error', '')}", duration_ms=took)
+        if "anonymous" not in cell.store.access_modes:
+            return Outcome("pass", f"failed as it must (no anonymous control read): {resp.get('error', '')}",
+                           duration_ms=took)
+        control_req = {**req, "target": cell.store.target(cell.dataset.path, cell.key, "anonymous")}
+        try:
+            control = pool.call(cell.reader.id, control_req)
+        except WorkerError as exc:
+            return Outcome(exc.outcome, f"the anonymous control read failed: {exc}", duration_ms=took)
+        if control.get("status") == "ok" and control.get("hash") == expected_hash:
+            return Outcome("pass", f"failed as it must on the denied chunk: {resp.get('error', '')}", duration_ms=took)
+        return Outcome(control.get("status") if control.get("status") != "ok" else "mismatch",
+                       "fails in `anonymous` too, so this failure says nothing about the denied chunk: "
+                       + (control.get("error") or "the anonymous read returned wrong data"), duration_ms=took)
     if resp["status"] != "ok":
         return Outcome(resp["status"], resp.get("error", ""), duration_ms=took)
     if resp.get("hash") == expected_hash:

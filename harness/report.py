@@ -46,7 +46,8 @@ def build_view(records: list[dict], writes: list[dict], run: dict) -> dict:
             write_problems.append(w)
     return {
         "views": views,
-        "stores": sorted({v["store"] + (f" ({v['access']})" if v["access"] else "") for v in views}),
+        "stores": sorted({v["store"] for v in views}),
+        "access": sorted({v["access"] for v in views}, key=lambda a: (a != "signed", a)),
         "formats": sorted({v["format"] for v in views}),
         "by_reader": counts(records, "reader"),
         "by_writer": counts(records, "writer"),

@@ -17,7 +17,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    proc = run_cli("--matrix", FAKE_MATRIX, "run", "--cases", "v2/int16/zlib/edge,v3/float64/zstd/edge,n5/int16/raw/edge",
+    proc = run_cli("--matrix", FAKE_MATRIX, "run", "--cases", "v2/int16/zlib/edge,v3/float64/zstd/edge,n5/int16/raw/edge,v3/int16/zstd/sparse",
                    "--writers", "fake", "--readers", "fake,fake-transpose", "--stores", "local,s3-moto",
                    "--out", out, "--no-expectations", "--quiet")
     assert proc.returncode == 1, proc.stderr
@@ -28,7 +28,8 @@ def test_artifacts(run_dir):
     for name in ("results.jsonl", "run.json", "report.html", "junit.xml", "summary.md", "writes.jsonl"):
         assert (run_dir / name).exists(), name
     junit = (run_dir / "junit.xml").read_text()
-    assert junit.count("<testcase") == 3 * 2 * 2 and "<failure" in junit
+    # 4 cases x 2 readers x local + s3-moto signed, and the sparse case under the 3 other access modes
+    assert junit.count("<testcase") == 4 * 2 * 2 + 3 * 2 and "<failure" in junit
     summary = (run_dir / "summary.md").read_text()
     assert "unexpected" in summary and "fake-transpose@1" in summary
     run = json.loads((run_dir / "run.json").read_text())
@@ -64,14 +65,15 @@ def dom(path, extra=()):
 def test_report_in_headless_chromium(run_dir):
     html = dom(run_dir / "report.html")
     # The script ran: exactly one matrix view is active, and it has the readers as columns.
-    active = re.findall(r'<section class="view active" data-store="([^"]+)" data-format="([^"]+)"', html)
+    active = re.findall(r'<section class="view active" data-store="([^"]+)" data-access="([^"]*)" data-format="([^"]+)"', html)
     assert len(active) == 1, active
     sections = html.split('<section class="view')
     active_html = next(s for s in sections if s.startswith(' active'))
     assert active_html.count('class="reader"') == 2
     assert re.search(r'class="cell o-pass', active_html)
     assert re.search(r'class="cell o-mismatch unexpected', html)
-    # Stores and formats are both switchable.
-    assert "local" in html and "s3-moto" in html
+    # Stores, access modes and formats are switchable.
+    assert "<option>local</option>" in html and "<option>s3-moto</option>" in html
+    assert "<option>signed</option>" in html and "<option>forbidden-chunk</option>" in html
     for fmt in ("zarr2", "zarr3", "n5"):
         assert f'<option>{fmt}</option>' in html

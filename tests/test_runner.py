@@ -131,3 +131,27 @@ def test_results_are_appended_as_cells_finish(tmp_path):
     while time.monotonic() < deadline and any(k.is_running() and k.status() != psutil.STATUS_ZOMBIE for k in kids):
         time.sleep(0.1)
     assert not [k for k in kids if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_a_reader_that_reads_a_denied_chunk_as_fill_is_a_mismatch(tmp_path):
+    out = tmp_path / "run"
+    run_cli("--matrix", FAKE_MATRIX, "run", "--cases", "v3/int16/zstd/sparse", "--writers", "fake",
+            "--readers", "fake,fake-lenient", "--stores", "s3-moto", "--out", out, "--no-expectations", "--quiet")
+    by = {(r["reader"], r["access"]): r for r in records(out)}
+    assert by[("fake@good", "forbidden-chunk")]["outcome"] == "pass"
+    assert "failed as it must" in by[("fake@good", "forbidden-chunk")]["message"]
+    lenient = by[("fake-lenient@1", "forbidden-chunk")]
+    assert lenient["outcome"] == "mismatch" and lenient["unexpected"]
+    assert "all elements are the fill value" in lenient["diagnosis"]
+    assert by[("fake-lenient@1", "anonymous")]["outcome"] == "pass"
+
+
+def test_native_write_mode_writes_through_the_writers_s3_support(tmp_path):
+    out = tmp_path / "run"
+    run_cli("--matrix", FAKE_MATRIX, "run", "--cases", "v2/int16/zlib/edge", "--writers", "fake", "--readers", "fake",
+            "--stores", "local,s3-moto", "--write-mode", "native", "--out", out, "--no-expectations", "--quiet")
+    by = {(r["store"], r["write_mode"]): r for r in records(out)}
+    assert by[("s3-moto+native-write", "native")]["outcome"] == "pass"
+    assert by[("s3-moto", "local")]["outcome"] == "pass" and by[("local", "local")]["outcome"] == "pass"
+    writes = load_jsonl(out / "writes.jsonl")
+    assert any(w.get("write_mode") == "native" and w["store"] == "s3-moto" and w["status"] == "ok" for w in writes)

@@ -49,8 +49,8 @@ class Zarr2Backend(Backend):
         n5 = fmt == "n5"
         if kind == "local":
             return N5Store(target["path"]) if n5 else DirectoryStore(target["path"])
-        if write:
-            raise Unsupported("this adapter writes to local stores only")
+        if write and kind != "s3":
+            raise Unsupported(f"this adapter writes to local and S3 stores, not {kind}")
         if kind == "s3":
             opts = s3_storage_options(target)
         elif kind == "http":
@@ -58,7 +58,7 @@ class Zarr2Backend(Backend):
         else:
             raise Unsupported(f"store kind {kind!r} is not known to this adapter")
         cls = N5FSStore if n5 else FSStore
-        return cls(target_url(target), mode="r", **opts)
+        return cls(target_url(target), mode="w" if write else "r", **opts)
 
     # --- write --------------------------------------------------------------------
 

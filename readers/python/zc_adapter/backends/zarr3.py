@@ -118,8 +118,8 @@ class Zarr3Backend(Backend):
         fmt = case["format"]
         if fmt == "n5":
             raise Unsupported("zarr-python 3 has no N5 support (zarr.n5 was removed in 3.0)")
-        if target.get("kind") != "local":
-            raise Unsupported("this adapter writes to local stores only")
+        if target.get("kind") not in ("local", "s3"):
+            raise Unsupported(f"this adapter writes to local and S3 stores, not {target.get('kind')}")
         zarr_format = 2 if fmt == "zarr2" else 3
         store = self.store(target, read_only=False)
 

@@ -1,0 +1,154 @@
+"""The zarrs (Rust) command adapter at the protocol level: built with cargo from
+readers/zarrs-rs, hello with the zarrs version pinned in its Cargo.lock, write
+then read back small cases (v3 sharded, v2, strings), N5 read through zarrs_n5,
+requests it cannot serve answered as unsupported/error (not a crash), and the
+one-shot CLI. Skips only when the Rust toolchain (cargo) is absent."""
+
+import json
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+
+import numpy as np
+import pytest
+
+from harness.cases import catalogue
+from harness.environments import ROOT, setup
+from harness.matrix import load_matrix
+from harness.reference import ReferenceStore
+from harness.workers import Worker
+from zc_adapter import canonical
+
+pytestmark = [
+    pytest.mark.adapters,
+    pytest.mark.skipif(shutil.which("cargo") is None, reason="the Rust toolchain (cargo) is not on PATH"),
+]
+
+ADAPTER_DIR = ROOT / "readers" / "zarrs-rs"
+ROUND_TRIP = ["v3/int16/shard-16x14", "v2/float64/zlib/fill-nan", "v3/string/zstd/edge", "v2/U5/zlib/edge"]
+
+
+def locked_version(crate: str) -> str:
+    lock = (ADAPTER_DIR / "Cargo.lock").read_text()
+    m = re.search(rf'\[\[package\]\]\nname = "{re.escape(crate)}"\nversion = "([^"]+)"', lock)
+    assert m, f"{crate} not in Cargo.lock"
+    return m.group(1)
+
+
+@pytest.fixture(scope="module")
+def env():
+    (iv,) = load_matrix().resolve_impls(["zarrs"], "reader")
+    return setup(iv, log=lambda *_: None)
+
+
+@pytest.fixture(scope="module")
+def worker(env):
+    w = Worker(env)
+    w.start()
+    yield w
+    w.stop()
+
+
+def test_hello_reports_the_locked_zarrs_version(worker):
+    h = worker.hello
+    assert h["impl"] == "zarrs" and h["language"] == "rust" and h["protocol"] == 1
+    assert set(h["verbs"]) == {"read", "write"}
+    assert h["version"] == locked_version("zarrs") == worker.impl.version
+    assert h["components"]["zarrs_object_store"] == locked_version("zarrs_object_store")
+    assert h["components"]["zarrs_n5"] == locked_version("zarrs_n5")
+
+
+@pytest.mark.parametrize("case_id", ROUND_TRIP)
+def test_write_then_read_back(worker, tmp_path, case_id):
+    case = catalogue()[case_id]
+    refs = ReferenceStore(tmp_path / "ref")
+    target = {"kind": "local", "path": str(tmp_path / "ds")}
+    w = worker.request({"op": "write", "id": "w", "case": case.to_json(), "data": str(refs.ensure(case)),
+                        "target": target})
+    assert w == {"id": "w", "status": "ok"}, w
+    dump = tmp_path / "dump.bin"
+    r = worker.request({"op": "read", "id": "r", "format": case.format, "path": case.path, "target": target,
+                        "dump": str(dump)})
+    assert r["status"] == "ok", r
+    assert r["hash"] == refs.hash(case) and r["shape"] == list(case.shape) and r["dtype"] == case.dtype
+    assert canonical.fill_equal(r["fill_value"], case.fill_value, case.dtype)
+    assert r["attributes"] == case.attributes
+    assert dump.read_bytes() == refs.path(case).read_bytes()
+
+
+def test_missing_chunks_are_not_written(worker, tmp_path):
+    case = catalogue()["v3/int16/zstd/sparse"]
+    refs = ReferenceStore(tmp_path / "ref")
+    ds = tmp_path / "ds"
+    w = worker.request({"op": "write", "id": "w", "case": case.to_json(), "data": str(refs.ensure(case)),
+                        "target": {"kind": "local", "path": str(ds)}})
+    assert w["status"] == "ok", w
+    for i, j in case.missing_chunks:
+        assert not (ds / "array" / "c" / str(i) / str(j)).exists()
+
+
+def _write_n5(root, data: np.ndarray, block):
+    """A minimal gzip N5 array (dimensions in N5's F order), as the N5 spec lays it out."""
+    root.mkdir(parents=True)
+    (root / "attributes.json").write_text(json.dumps({"n5": "2.5.0"}))
+    arr = root / "array"
+    arr.mkdir()
+    (arr / "attributes.json").write_text(json.dumps({
+        "dimensions": list(data.shape[::-1]), "blockSize": list(block[::-1]), "dataType": "int32",
+        "compression": {"type": "gzip", "level": -1, "useZlib": False}, "units": "m"}))
+    grid = [-(-s // b) for s, b in zip(data.shape, block)]
+    for i in range(grid[0]):
+        for j in range(grid[1]):
+            blk = data[i * block[0]:(i + 1) * block[0], j * block[1]:(j + 1) * block[1]]
+            header = struct.pack(">HH", 0, 2) + struct.pack(">II", blk.shape[1], blk.shape[0])
+            c = zlib.compressobj(wbits=31)
+            body = c.compress(blk.astype(">i4").tobytes()) + c.flush()
+            (arr / str(j)).mkdir(exist_ok=True)
+            (arr / str(j) / str(i)).write_bytes(header + body)
+
+
+def test_n5_read_in_c_order_view(worker, tmp_path):
+    data = np.arange(5 * 7, dtype="<i4").reshape(5, 7)
+    _write_n5(tmp_path / "n5", data, (2, 3))
+    r = worker.request({"op": "read", "id": "r", "format": "n5", "path": "array",
+                        "target": {"kind": "local", "path": str(tmp_path / "n5")}})
+    assert r["status"] == "ok", r
+    assert r["shape"] == [5, 7] and r["dtype"] == "int32"
+    assert r["hash"] == canonical.canonical_hash(data)
+    assert r["attributes"] == {"units": "m"}
+
+
+def test_unservable_requests_are_answered(worker, tmp_path):
+    target = {"kind": "local", "path": str(tmp_path / "ds")}
+    refs = ReferenceStore(tmp_path / "ref")
+    for case_id in ("v3/S6/zstd/edge", "n5/int16/raw/edge", "v2/int32/filter-delta+zlib/edge"):
+        case = catalogue()[case_id]
+        w = worker.request({"op": "write", "id": "u", "case": case.to_json(), "data": str(refs.ensure(case)),
+                            "target": target})
+        assert w["status"] == "unsupported" and w["error"], w
+    r = worker.request({"op": "read", "id": "m", "format": "zarr3", "path": "missing",
+                        "target": {"kind": "local", "path": str(tmp_path / "nothing-here")}})
+    assert r["status"] in ("error", "unsupported") and r["error"]
+    r = worker.request({"op": "read", "id": "g", "format": "zarr2", "path": "a", "target": {"kind": "gopher"}})
+    assert r["status"] == "unsupported"
+    assert worker.request({"op": "nonsense", "id": 1}) == {
+        "id": 1, "status": "error", "error": "BadRequest: unknown op \"nonsense\""}
+    assert worker.alive()
+
+
+def test_one_shot_cli(env, tmp_path):
+    cmd = env.command
+    h = subprocess.run([*cmd, "hello"], capture_output=True, text=True, timeout=60)
+    assert h.returncode == 0 and json.loads(h.stdout)["version"] == locked_version("zarrs")
+    case = catalogue()["v3/int32/transpose+zstd/edge"]
+    refs = ReferenceStore(tmp_path / "ref")
+    (tmp_path / "case.json").write_text(json.dumps(case.to_json()))
+    target = json.dumps({"kind": "local", "path": str(tmp_path / "ds")})
+    w = subprocess.run([*cmd, "write", "--case-json", f"@{tmp_path / 'case.json'}", "--data", str(refs.ensure(case)),
+                        "--target-json", target], capture_output=True, text=True, timeout=120)
+    assert json.loads(w.stdout)["status"] == "ok", w.stdout + w.stderr
+    r = subprocess.run([*cmd, "read", "--target-json", target, "--path", case.path, "--format", case.format],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and json.loads(r.stdout)["hash"] == refs.hash(case)
