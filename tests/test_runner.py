@@ -24,6 +24,7 @@ def records(out):
 def test_hang_crash_and_garbage_cost_only_their_cell(tmp_path):
     out = tmp_path / "run"
     proc = run_cli("--matrix", FAKE_MATRIX, "run", "--cases", CASES, "--writers", "fake", "--out", out,
+                   "--readers", "fake,fake-hang,fake-crash,fake-garbage,fake-transpose",
                    "--no-expectations", "-j", "2", "--quiet")
     assert proc.returncode == 1, proc.stderr  # unexpected outcomes
     recs = records(out)
@@ -108,8 +109,12 @@ def test_interrupted_run_resumes_and_leaves_no_process(tmp_path):
     keys = [(r["writer"], r["case"], r["store"], r["access"], r["reader"]) for r in allrecs]
     assert len(keys) == len(set(keys)), "no cell ran twice"
     run = json.loads((out / "run.json").read_text())
+    from harness.cases import catalogue, store_sensitive
+
     n_cases = len(run["cases"])
-    assert len(allrecs) == n_cases * 2 * 2  # cases x stores x readers
+    n_sensitive = sum(store_sensitive(catalogue()[c]) for c in run["cases"])
+    # (every case on local and s3-moto signed + store-sensitive ones in 3 more access modes) x 2 readers
+    assert len(allrecs) == (n_cases * 2 + n_sensitive * 3) * 2
     assert allrecs[: len(first)] == first  # earlier results kept as they were
 
 
