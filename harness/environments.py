@@ -9,6 +9,8 @@ cannot be built is reported as "not available: why", never silently dropped.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
 import json
 import hashlib
@@ -204,11 +206,25 @@ def setup_command(iv: ImplVersion, log=print) -> Environment:
     return Environment(iv, cmd, _adapter_env())
 
 
+@contextlib.contextmanager
+def _exclusive(name: str):
+    """One builder at a time per environment, also across concurrent runs."""
+    lock_dir = cache_root() / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"{name}.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def setup(iv: ImplVersion, log=print) -> Environment:
     """Build (or reuse) the environment of one implementation version."""
-    if iv.impl.adapter == "python":
-        return setup_python(iv, log)
-    return setup_command(iv, log)
+    with _exclusive(iv.id):
+        if iv.impl.adapter == "python":
+            return setup_python(iv, log)
+        return setup_command(iv, log)
 
 
 def adapter_stamp(iv: ImplVersion) -> str:

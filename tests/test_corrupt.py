@@ -1,12 +1,9 @@
 """A dataset deliberately corrupted so that a real reader returns wrong data
 without an error must come out as `mismatch`, with a diagnosis."""
 
-import json
-import shutil
 
 import pytest
 
-from harness.matrix import ROOT
 from harness.results import load_jsonl
 from conftest import run_cli
 

@@ -5,7 +5,6 @@ separator, fixed-length strings, missing chunks left out), requests it cannot se
 answered (not a crash), and the one-shot CLI. Skipped only when make/c++ or the Debian
 packages cannot be had."""
 
-import dataclasses
 import json
 import subprocess
 

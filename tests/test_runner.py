@@ -5,11 +5,9 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import psutil
-import pytest
 
 from harness.results import load_jsonl
 from conftest import CLI, FAKE_MATRIX, ROOT, run_cli

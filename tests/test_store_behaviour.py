@@ -5,7 +5,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import psutil
@@ -13,7 +12,7 @@ import pytest
 
 from harness.docs import STORE_BEHAVIOUR, measure_stores
 from harness.matrix import StoreSpec, load_matrix
-from harness.stores import MinioS3Store, MotoS3Store, minio_binary
+from harness.stores import MotoS3Store, minio_binary
 from conftest import CLI, ROOT
 
 MINIO = minio_binary(load_matrix().minio_version)

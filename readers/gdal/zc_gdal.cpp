@@ -383,7 +383,7 @@ ReadResult read_array(const json &target, const std::string &path, const std::st
             for (const auto &n : rg->GetMDArrayNames()) arrays += (arrays.empty() ? "" : ", ") + n;
             for (const auto &n : rg->GetGroupNames()) groups += (groups.empty() ? "" : ", ") + n;
             throw Failure("GDALError: OpenMDArrayFromFullname(" + full + ") found no array; GDAL " + version() +
-                          "'s Zarr driver opened " + root + " with root arrays [" + arrays + "] and groups [" +
+                          "'s Zarr driver opened the dataset with root arrays [" + arrays + "] and groups [" +
                           groups + "]");
         }
         fail("OpenMDArrayFromFullname(" + full + ")");

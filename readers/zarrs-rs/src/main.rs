@@ -99,7 +99,10 @@ fn create_failure(e: ArrayCreateError) -> Failure {
         | E::ChunkGridCreateError(p)
         | E::ChunkKeyEncodingCreateError(p)
         | E::StorageTransformersCreateError(p) => plugin_unsupported(p),
-        E::UnsupportedZarrV2Array(_) | E::AdditionalFieldUnsupportedError(_) => true,
+        // zarrs wraps every V2 codec/data type problem in UnsupportedZarrV2Array: only its
+        // "... is not supported" cases are a missing feature, the rest (bad configurations) errors.
+        E::UnsupportedZarrV2Array(msg) => msg.contains("is not supported"),
+        E::AdditionalFieldUnsupportedError(_) => true,
         // zarrs_n5 reports N5 compressions and data types it lacks while converting metadata.
         E::StorageError(StorageError::InvalidMetadata(_, msg)) => {
             msg.contains("unsupported N5 compression") || msg.contains("unsupported data type")

@@ -57,11 +57,11 @@ import os
 import subprocess
 import sys
 import tempfile
-import itertools
 
 import numpy as np
 
 from .. import canonical
+from ..chunks import chunk_regions
 from ..protocol import Backend, ReadResult, Unsupported
 
 NC_ENOTBUILT = -128
@@ -74,13 +74,6 @@ NO_V3 = "netcdf-c 4.10.1 (NCZarr) reads and writes Zarr v2 only"
 NO_N5 = "netCDF does not read or write N5"
 
 
-def _chunk_regions(shape, chunks, missing):
-    missing = {tuple(m) for m in missing}
-    grid = [-(-s // c) for s, c in zip(shape, chunks)]
-    for idx in itertools.product(*[range(g) for g in grid]):
-        if idx in missing:
-            continue
-        yield tuple(slice(i * c, min((i + 1) * c, s)) for i, c, s in zip(idx, chunks, shape))
 
 
 def _attr_value(value):
@@ -276,7 +269,7 @@ class NetCDF4Backend(Backend):
                 src = src.reshape(data.shape)
             missing = case.get("missing_chunks") or []
             if missing:
-                for region in _chunk_regions(case["shape"], case["chunks"], missing):
+                for region in chunk_regions(case["shape"], case["chunks"], missing):
                     var[region] = src[region]
             else:
                 var[...] = src

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import base64
 import importlib.metadata
-import itertools
 import json
 import os
 import re
@@ -46,6 +45,7 @@ import tempfile
 import numpy as np
 
 from .. import canonical
+from ..chunks import chunk_regions
 from ..protocol import Backend, ReadResult, Unsupported
 
 # Read N5 through tensorstore's reversed (C-order) view, as protocol v1 asks.
@@ -60,14 +60,6 @@ _UNSUPPORTED_ERRORS = re.compile(
 N5_ARRAY_KEYS = ("dimensions", "blockSize", "dataType", "compression")
 
 
-def _chunk_regions(shape, chunks, missing):
-    """Slices of every chunk of the grid except the missing ones."""
-    missing = {tuple(m) for m in missing}
-    grid = [-(-s // c) for s, c in zip(shape, chunks)]
-    for idx in itertools.product(*[range(g) for g in grid]):
-        if idx in missing:
-            continue
-        yield tuple(slice(i * c, min((i + 1) * c, s)) for i, c, s in zip(idx, chunks, shape))
 
 
 def _join(*parts: str) -> str:
@@ -208,7 +200,7 @@ class TensorstoreBackend(Backend):
         else:
             src = data
         if missing:
-            for region in _chunk_regions(shape, chunks, missing):
+            for region in chunk_regions(shape, chunks, missing):
                 view[region].write(src[region]).result()
         else:
             view.write(src).result()

@@ -31,7 +31,6 @@ check is made at run time (hasattr(z5py._z5py, "S3File")). HTTP: none.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import re
@@ -39,16 +38,10 @@ import re
 import numpy as np
 
 from .. import canonical
+from ..chunks import chunk_regions
 from ..protocol import Backend, ReadResult, Unsupported
 
 
-def _chunk_regions(shape, chunks, missing):
-    missing = {tuple(m) for m in missing}
-    grid = [-(-s // c) for s, c in zip(shape, chunks)]
-    for idx in itertools.product(*[range(g) for g in grid]):
-        if idx in missing:
-            continue
-        yield tuple(slice(i * c, min((i + 1) * c, s)) for i, c, s in zip(idx, chunks, shape))
 
 
 _UNSUPPORTED_ERRORS = re.compile(r"unsupported|not supported|only supports|does not support", re.I)
@@ -257,7 +250,7 @@ class Z5pyBackend(Backend):
         src = np.ascontiguousarray(data, dtype=npdt.newbyteorder("="))
         missing = case.get("missing_chunks") or []
         if missing:
-            for region in _chunk_regions(shape, chunks, missing):
+            for region in chunk_regions(shape, chunks, missing):
                 ds[region] = src[region]
         else:
             ds[...] = src

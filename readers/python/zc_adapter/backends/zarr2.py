@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import canonical
+from ..chunks import write_present_chunks
 from ..protocol import Backend, ReadResult, Unsupported
-from .zarr3 import chunk_indices, chunk_region, component_versions, s3_storage_options, target_url
+from .zarr3 import component_versions, s3_storage_options, target_url
 
 NO_V3 = ("zarr-python 2.18 does not implement zarr v3 (its experimental v3 API follows an obsolete draft "
          "of the spec, not the final zarr.json format)")
@@ -130,17 +131,7 @@ class Zarr2Backend(Backend):
                               "numcodecs LZ4 would be written as a different 'lz4' config)")
         raise Unsupported(f"zarr.n5 has no N5 compression {kind!r}")
 
-    @staticmethod
-    def write_data(arr, case: dict, data: np.ndarray) -> None:
-        shape, chunks = tuple(case["shape"]), tuple(case["chunks"])
-        missing = {tuple(c) for c in case.get("missing_chunks") or ()}
-        if not missing:
-            arr[...] = data
-            return
-        for idx in chunk_indices(shape, chunks):
-            if idx not in missing:
-                region = chunk_region(idx, shape, chunks)
-                arr[region] = data[region]
+    write_data = staticmethod(write_present_chunks)
 
     # --- read ---------------------------------------------------------------------
 

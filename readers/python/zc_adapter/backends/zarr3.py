@@ -22,12 +22,12 @@ stored even when it equals the fill value).
 from __future__ import annotations
 
 import importlib.util
-import itertools
 from importlib import metadata
 
 import numpy as np
 
 from .. import canonical
+from ..chunks import write_present_chunks
 from ..protocol import Backend, ReadResult, Unsupported
 
 # Component packages whose versions are worth recording, when installed.
@@ -42,14 +42,6 @@ def component_versions(names=COMPONENTS) -> dict:
         except metadata.PackageNotFoundError:
             pass
     return out
-
-
-def chunk_indices(shape, chunks):
-    return itertools.product(*(range(-(-s // c)) for s, c in zip(shape, chunks)))
-
-
-def chunk_region(idx, shape, chunks):
-    return tuple(slice(i * c, min((i + 1) * c, s)) for i, c, s in zip(idx, chunks, shape))
 
 
 def s3_storage_options(target: dict) -> dict:
@@ -185,17 +177,7 @@ class Zarr3Backend(Backend):
             raise ValueError(f"no array->bytes codec in the chain {[c['name'] for c in codecs]}")
         return filters, serializer, compressors
 
-    @staticmethod
-    def write_data(arr, case: dict, data: np.ndarray) -> None:
-        shape, chunks = tuple(case["shape"]), tuple(case["chunks"])
-        missing = {tuple(c) for c in case.get("missing_chunks") or ()}
-        if not missing:
-            arr[tuple(slice(0, s) for s in shape)] = data
-            return
-        for idx in chunk_indices(shape, chunks):
-            if idx not in missing:
-                region = chunk_region(idx, shape, chunks)
-                arr[region] = data[region]
+    write_data = staticmethod(write_present_chunks)
 
     # --- read -------------------------------------------------------------------
 

@@ -37,8 +37,10 @@ public final class Versions {
     /** A public static String field of a library class, read reflectively (so not inlined at compile time). */
     public static String constant(String className, String field) {
         try {
-            return String.valueOf(Class.forName(className).getField(field).get(null));
-        } catch (ReflectiveOperationException | LinkageError e) {
+            var f = Class.forName(className, false, Versions.class.getClassLoader()).getDeclaredField(field);
+            f.setAccessible(true);
+            return String.valueOf(f.get(null));
+        } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
             return null;
         }
     }
