@@ -32,6 +32,13 @@ def cache_root() -> Path:
     return Path(os.environ.get("ZC_CACHE", ROOT / ".cache"))
 
 
+def tools_root() -> Path:
+    """Machine-wide cache shared by every checkout: built tools (MinIO) and build trees
+    that take long to make from nothing (the Rust adapter's cargo target directory)."""
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zarr-conformance" / "tools"
+    return Path(os.environ.get("ZC_TOOLS") or default)
+
+
 class NotAvailable(Exception):
     """The implementation's environment cannot be built here; the message says why."""
 
@@ -145,7 +152,8 @@ def _adapter_env() -> dict[str, str]:
 
 def _expand(text: str, iv: ImplVersion) -> str:
     return (text.replace("{root}", str(ROOT)).replace("{python}", sys.executable)
-            .replace("{version}", iv.version).replace("{cache}", str(cache_root())))
+            .replace("{version}", iv.version).replace("{cache}", str(cache_root()))
+            .replace("{tools}", str(tools_root())))
 
 
 def build_stamp(iv: ImplVersion) -> str:

@@ -36,10 +36,23 @@ class Expectation(BaseModel):
                    for k in ("writer", "reader", "case", "store"))
 
 
+def _is_glob(pattern: str) -> bool:
+    return any(ch in pattern for ch in "*?[")
+
+
 class Expectations:
     def __init__(self, entries: list[Expectation] | None = None, path: Path | None = None):
         self.entries = entries or []
         self.path = path
+        # Index by exact (reader, case) where an entry names them without globs: a run looks
+        # up every cell, and a file can hold thousands of entries.
+        self._exact: dict[tuple, list[int]] = {}
+        self._globbed: list[int] = []
+        for i, e in enumerate(self.entries):
+            if _is_glob(e.reader) or _is_glob(e.case):
+                self._globbed.append(i)
+            else:
+                self._exact.setdefault((e.reader, e.case), []).append(i)
 
     @classmethod
     def load(cls, path: str | Path | None) -> "Expectations":
@@ -62,9 +75,10 @@ class Expectations:
         return cls(entries, path)
 
     def lookup(self, cell: dict) -> Expectation | None:
-        for e in self.entries:
-            if e.matches(cell):
-                return e
+        candidates = sorted(self._exact.get((cell.get("reader"), cell.get("case")), []) + self._globbed)
+        for i in candidates:
+            if self.entries[i].matches(cell):
+                return self.entries[i]
         return None
 
     def judge(self, cell: dict, outcome: str) -> tuple[str, bool, Expectation | None]:
@@ -75,31 +89,70 @@ class Expectations:
         return entry.outcome, outcome != entry.outcome, entry
 
 
+def _reason(r: dict) -> str:
+    text = r.get("message") or r["outcome"]
+    if r.get("diagnosis"):
+        text += f" [{r['diagnosis']}]"
+    return text[:400]
+
+
 def update(path: Path, records: list[dict]) -> int:
-    """Rewrite the expectations file from a run: one entry per failing (writer, reader, case),
-    across stores when every store agrees. Reasons and links of existing entries are kept."""
+    """Rewrite the expectations file from a run's failing cells. Entries are collapsed
+    with globs where the outcome is the same for every store, and then for every writer,
+    of a (reader, case). Reasons and links already written are kept."""
     old = Expectations.load(path) if path.exists() else Expectations()
-    groups: dict[tuple, dict[str, dict]] = {}
-    for r in records:
-        if r["outcome"] in NEUTRAL:
-            continue
-        key = (r["writer"], r["reader"], r["case"])
-        groups.setdefault(key, {})[r["store"]] = r
-    all_stores = sorted({r["store"] for r in records})
+    cells: dict[tuple, dict] = {(r["writer"], r["reader"], r["case"], r["store"]): r for r in records}
+    stores = sorted({r["store"] for r in records})
+    writers_of: dict[tuple, set] = {}
+    for (w, rd, c, _st) in cells:
+        writers_of.setdefault((rd, c), set()).add(w)
+
+    def uniform(keys) -> str | None:
+        """The one failing outcome shared by all these cells, if there is one."""
+        outs = {cells[k]["outcome"] if k in cells else None for k in keys}
+        if len(outs) == 1:
+            (o,) = outs
+            return o if o is not None and o not in NEUTRAL else None
+        return None
+
     entries = []
-    for (writer, reader, case), by_store in sorted(groups.items()):
-        outcomes = {r["outcome"] for r in by_store.values()}
-        same = len(outcomes) == 1 and sorted(by_store) == all_stores
-        for store, r in ([("*", next(iter(by_store.values())))] if same else sorted(by_store.items())):
-            cell = {"writer": writer, "reader": reader, "case": case, "store": store if store != "*" else all_stores[0]}
-            prev = old.lookup(cell)
-            entries.append({
-                "writer": writer, "reader": reader, "case": case, "store": store, "outcome": r["outcome"],
-                "reason": prev.reason if prev and prev.outcome == r["outcome"] else (r.get("message") or r["outcome"])[:500],
-                "link": prev.link if prev else "",
-            })
-    header = ("# Known outcomes of the conformance matrix (zarr-conformance expectations update).\n"
-              "# First matching entry wins; globs in writer/reader/case/store. Give each a reason and,\n"
-              "# where there is one, the upstream issue.\n")
-    path.write_text(header + yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=120))
-    return len(entries)
+    # A reader that fails a whole format the same way (GDAL 3.6 and final v3, say) gets one entry.
+    by_format: dict[tuple, list] = {}
+    for k, r in cells.items():
+        by_format.setdefault((k[1], k[2].split("/")[0]), []).append(r)
+    whole = set()
+    for (rd, prefix), recs in sorted(by_format.items()):
+        outs = {r["outcome"] for r in recs}
+        if len(outs) == 1 and not outs & NEUTRAL:
+            entries.append(("*", rd, f"{prefix}/*", "*", recs[0]))
+            whole.add((rd, prefix))
+    for (rd, c), writers in sorted(writers_of.items()):
+        if (rd, c.split("/")[0]) in whole:
+            continue
+        every = [(w, rd, c, st) for w in writers for st in stores]
+        o = uniform(every)
+        if o is not None:
+            entries.append(("*", rd, c, "*", cells[every[0]]))
+            continue
+        for w in sorted(writers):
+            per_store = [(w, rd, c, st) for st in stores]
+            o = uniform(per_store)
+            if o is not None:
+                entries.append((w, rd, c, "*", cells[per_store[0]]))
+                continue
+            for k in per_store:
+                if k in cells and cells[k]["outcome"] not in NEUTRAL:
+                    entries.append((w, rd, c, k[3], cells[k]))
+    out = []
+    for w, rd, c, st, r in entries:
+        probe = {"writer": r["writer"], "reader": rd, "case": c, "store": r["store"]}
+        prev = old.lookup(probe)
+        keep = prev is not None and prev.outcome == r["outcome"]
+        out.append({"writer": w, "reader": rd, "case": c, "store": st, "outcome": r["outcome"],
+                    "reason": prev.reason if keep else _reason(r),
+                    "link": prev.link if keep else ""})
+    header = ("# Known outcomes of the conformance matrix, written by `zarr-conformance expectations update`\n"
+              "# and reviewed: each reason is the library's own error (or what the data showed), with the\n"
+              "# upstream issue where there is one. First matching entry wins; globs in writer/reader/case/store.\n")
+    path.write_text(header + yaml.safe_dump(out, sort_keys=False, allow_unicode=True, width=120))
+    return len(out)

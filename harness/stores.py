@@ -36,6 +36,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from .environments import tools_root
 from .matrix import StoreSpec
 
 METADATA_FILES = {".zarray", ".zattrs", ".zgroup", ".zmetadata", "zarr.json", "attributes.json"}
@@ -48,12 +49,6 @@ class StoreUnavailable(Exception):
 def s3_key(*parts: str) -> str:
     """An S3 key prefix for a dataset: ids keep their slashes, odd characters become '_'."""
     return "/".join(re.sub(r"[^A-Za-z0-9._/-]", "_", p) for p in parts)
-
-
-def tools_root() -> Path:
-    """Machine-wide cache for built tools (MinIO): shared by every checkout."""
-    base = os.environ.get("ZC_TOOLS") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zarr-conformance" / "tools"
-    return Path(base)
 
 
 class ServerProcess:

@@ -89,3 +89,11 @@ def test_nan_and_negative_zero_fill_values():
     assert fill_equal(["NaN", 1.5], ["NaN", 1.5], "complex128")
     assert fill_equal(18446744073709551610, 18446744073709551610, "uint64")
     assert not fill_equal(18446744073709551610, 18446744073709551611.0, "uint64")
+
+
+def test_complex_nan_parts_are_compared_part_by_part():
+    case = catalogue()["v3/complex128/zstd/fill-cnan"]
+    got = reference_array(case).copy()
+    got[0, 1] = complex(float("nan"), 0.0)  # a missing chunk read with the wrong fill's imaginary part
+    d = diag(case, got)
+    assert "elements differ, first at index [0, 1]" in d
