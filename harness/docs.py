@@ -65,6 +65,20 @@ def implementations_md(matrix_path=None) -> str:
         lines += ["", "## Not available here", "", "| implementation | language | why |", "|---|---|---|"]
         for iid, why in gone.items():
             lines.append(f"| {iid} | {m.implementations[iid.split('@')[0]].language} | {why} |")
+    reads = _recorded_reads()
+    if reads:
+        keys = sorted({k for v in reads.values() for k in v})
+        lines += ["", "## Reads: cells passed / read, by format and store", "",
+                  "| reader | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        for reader, by in sorted(reads.items()):
+            cells = []
+            for k in keys:
+                c = by.get(k, {})
+                total = sum(c.values())
+                cells.append(f"{c.get('pass', 0)} / {total}" if total else "")
+            lines.append(f"| {reader} | " + " | ".join(cells) + " |")
+        lines += ["", "A cell is read when the library got the dataset; `unsupported` counts in the total. "
+                  "The codecs and dtypes behind each count are in the report of that run."]
     lines += ["", "Reported versions and write counts come from the run recorded in "
               "`docs/data/handshakes.json` (refresh it with `zarr-conformance docs --record reports/latest`)."]
     return "\n".join(lines) + "\n"
@@ -73,6 +87,11 @@ def implementations_md(matrix_path=None) -> str:
 def _recorded_hellos() -> dict:
     p = DOCS / "data" / "handshakes.json"
     return json.loads(p.read_text()).get("implementations", {}) if p.exists() else {}
+
+
+def _recorded_reads() -> dict:
+    p = DOCS / "data" / "handshakes.json"
+    return json.loads(p.read_text()).get("reads", {}) if p.exists() else {}
 
 
 def _recorded_support() -> dict:
@@ -89,10 +108,20 @@ def record(run_dir: Path) -> None:
     writes: dict = defaultdict(lambda: defaultdict(Counter))
     for w in load_jsonl(run_dir / "writes.jsonl"):
         writes[w["writer"]][w["format"]][w["status"]] += 1
+    reads: dict = defaultdict(lambda: defaultdict(Counter))
+    from .results import latest_records
+
+    for r in latest_records(load_jsonl(run_dir / "results.jsonl")):
+        reads[r["reader"]][f"{r['format']} {r['store']}"][r["outcome"]] += 1
+    hellos = run.get("implementations", {})
+    for h in hellos.values():  # machine-specific paths are no versions; keep the file portable
+        h["components"] = {k: v for k, v in (h.get("components") or {}).items()
+                           if not (isinstance(v, str) and v.startswith("/"))}
     (DOCS / "data").mkdir(parents=True, exist_ok=True)
     (DOCS / "data" / "handshakes.json").write_text(json.dumps(
-        {"implementations": run.get("implementations", {}),
-         "writes": {k: {f: dict(c) for f, c in v.items()} for k, v in writes.items()}}, indent=1, sort_keys=True) + "\n")
+        {"implementations": hellos,
+         "writes": {k: {f: dict(c) for f, c in v.items()} for k, v in writes.items()},
+         "reads": {k: {f: dict(c) for f, c in v.items()} for k, v in reads.items()}}, indent=1, sort_keys=True) + "\n")
 
 
 STORE_BEHAVIOUR = DOCS / "data" / "store-behaviour.json"

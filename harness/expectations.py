@@ -9,13 +9,14 @@ Expected failures still run, so a fix shows up as an unexpected pass.
 from __future__ import annotations
 
 import fnmatch
+import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from .matrix import ConfigError
+from .matrix import ROOT, ConfigError
 
 OUTCOMES = ("pass", "mismatch", "error", "unsupported", "timeout", "crash", "skipped")
 NEUTRAL = {"pass", "unsupported", "skipped"}  # what a cell without an entry may be
@@ -89,11 +90,20 @@ class Expectations:
         return entry.outcome, outcome != entry.outcome, entry
 
 
+_DATASET_PATH = re.compile(r"(?:file://)?/[^\s\"']*?/datasets/[^\s\"']+?/dataset")
+
+
+def scrub(text: str) -> str:
+    """Error texts name this machine's dataset paths; the file is shared, so they become <dataset>."""
+    text = _DATASET_PATH.sub("<dataset>", text)
+    return text.replace(str(ROOT), "<root>").replace(str(Path.home()), "~")
+
+
 def _reason(r: dict) -> str:
     text = r.get("message") or r["outcome"]
     if r.get("diagnosis"):
         text += f" [{r['diagnosis']}]"
-    return text[:400]
+    return scrub(text)[:400]
 
 
 def update(path: Path, records: list[dict]) -> int:
@@ -149,7 +159,7 @@ def update(path: Path, records: list[dict]) -> int:
         prev = old.lookup(probe)
         keep = prev is not None and prev.outcome == r["outcome"]
         out.append({"writer": w, "reader": rd, "case": c, "store": st, "outcome": r["outcome"],
-                    "reason": prev.reason if keep else _reason(r),
+                    "reason": scrub(prev.reason) if keep else _reason(r),
                     "link": prev.link if keep else ""})
     header = ("# Known outcomes of the conformance matrix, written by `zarr-conformance expectations update`\n"
               "# and reviewed: each reason is the library's own error (or what the data showed), with the\n"
