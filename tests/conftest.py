@@ -1,6 +1,7 @@
 pytest_plugins = ["pytester"]
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +32,19 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     (cache / "envs").symlink_to(envs, target_is_directory=True)
     monkeypatch.setenv("ZC_CACHE", str(cache))
     return cache
+
+
+def started_worker(iv):
+    """A started adapter worker for a test module (a generator for fixtures). Skips only when
+    the toolchain the adapter's build requires is absent; a failing build fails the test."""
+    from harness.environments import setup
+    from harness.workers import Worker
+
+    build = iv.spec.build or iv.impl.build
+    missing = [tool for tool in (build.requires if build else []) if not shutil.which(tool)]
+    if missing:
+        pytest.skip(f"{iv.id}: {', '.join(missing)} not installed")
+    w = Worker(setup(iv, log=lambda *_: None))
+    w.start()
+    yield w
+    w.stop()

@@ -6,7 +6,6 @@ answered (not a crash), and the one-shot CLI. Skipped only when make/c++ or the 
 packages cannot be had."""
 
 import json
-import subprocess
 
 import pytest
 
@@ -107,19 +106,3 @@ def test_unservable_requests_are_answered(worker, tmp_path):
     assert worker.request({"op": "nonsense", "id": 7}) == {"id": 7, "status": "error",
                                                            "error": 'BadRequest: unknown op "nonsense"'}
     assert worker.alive()
-
-
-def test_one_shot_cli(worker, tmp_path):
-    case = catalogue()["v2/int16/zlib/edge"]
-    refs = ReferenceStore(tmp_path / "ref")
-    (tmp_path / "case.json").write_text(json.dumps(case.to_json()))
-    target = json.dumps({"kind": "local", "path": str(tmp_path / "ds")})
-    cmd = worker.environment.command
-    h = subprocess.run([*cmd, "hello"], capture_output=True, text=True, timeout=120)
-    assert json.loads(h.stdout)["version"] == worker.hello["version"]
-    w = subprocess.run([*cmd, "write", "--case-json", f"@{tmp_path / 'case.json'}", "--data", str(refs.ensure(case)),
-                        "--target-json", target], capture_output=True, text=True, timeout=120)
-    assert json.loads(w.stdout)["status"] == "ok", w.stdout + w.stderr
-    r = subprocess.run([*cmd, "read", "--target-json", target, "--path", case.path, "--format", case.format],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0 and json.loads(r.stdout)["hash"] == refs.hash(case), r.stdout + r.stderr

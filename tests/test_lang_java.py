@@ -6,7 +6,6 @@ installed (JZarr also when Debian's libblosc1 is absent and cannot be installed 
 
 import json
 import shutil
-import subprocess
 
 import pytest
 
@@ -114,22 +113,3 @@ def test_unservable_requests_are_answered(worker, tmp_path):
                                                            "error": "BadRequest: unknown op 'nonsense'"}
     assert worker.request({"op": "write", "id": 8})["error"] == "BadRequest: missing case, data, target"
     assert worker.alive()
-
-
-def test_one_shot_cli(worker, tmp_path):
-    case = catalogue()[JAVA[worker.impl.name][0]]
-    refs = ReferenceStore(tmp_path / "ref")
-    (tmp_path / "case.json").write_text(json.dumps(case.to_json()))
-    target = json.dumps({"kind": "local", "path": str(tmp_path / "ds")})
-    cmd = worker.environment.command
-    h = subprocess.run([*cmd, "hello"], capture_output=True, text=True, timeout=120)
-    assert json.loads(h.stdout)["version"] == worker.impl.version
-    w = subprocess.run([*cmd, "write", "--case-json", f"@{tmp_path / 'case.json'}", "--data", str(refs.ensure(case)),
-                        "--target-json", target], capture_output=True, text=True, timeout=120)
-    assert w.returncode == 0 and json.loads(w.stdout)["status"] == "ok", w.stdout + w.stderr
-    r = subprocess.run([*cmd, "read", "--target-json", target, "--path", case.path, "--format", case.format],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0 and json.loads(r.stdout)["hash"] == refs.hash(case), r.stdout + r.stderr
-    bad = subprocess.run([*cmd, "read", "--target-json", json.dumps({"kind": "local", "path": str(tmp_path / "no")}),
-                          "--path", "a", "--format", "zarr2"], capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 1 and json.loads(bad.stdout)["status"] == "error"

@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 import struct
-import subprocess
 import zlib
 
 import numpy as np
@@ -136,19 +135,3 @@ def test_unservable_requests_are_answered(worker, tmp_path):
     assert worker.request({"op": "nonsense", "id": 1}) == {
         "id": 1, "status": "error", "error": "BadRequest: unknown op \"nonsense\""}
     assert worker.alive()
-
-
-def test_one_shot_cli(env, tmp_path):
-    cmd = env.command
-    h = subprocess.run([*cmd, "hello"], capture_output=True, text=True, timeout=60)
-    assert h.returncode == 0 and json.loads(h.stdout)["version"] == locked_version("zarrs")
-    case = catalogue()["v3/int32/transpose+zstd/edge"]
-    refs = ReferenceStore(tmp_path / "ref")
-    (tmp_path / "case.json").write_text(json.dumps(case.to_json()))
-    target = json.dumps({"kind": "local", "path": str(tmp_path / "ds")})
-    w = subprocess.run([*cmd, "write", "--case-json", f"@{tmp_path / 'case.json'}", "--data", str(refs.ensure(case)),
-                        "--target-json", target], capture_output=True, text=True, timeout=120)
-    assert json.loads(w.stdout)["status"] == "ok", w.stdout + w.stderr
-    r = subprocess.run([*cmd, "read", "--target-json", target, "--path", case.path, "--format", case.format],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0 and json.loads(r.stdout)["hash"] == refs.hash(case)
