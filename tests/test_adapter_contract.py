@@ -12,7 +12,7 @@ import pytest
 from harness.cases import catalogue
 from harness.matrix import load_matrix
 from harness.reference import ReferenceStore
-from conftest import started_worker
+from conftest import started_worker, write_case
 
 pytestmark = pytest.mark.adapters
 
@@ -53,13 +53,6 @@ def test_hello_reports_the_real_version(worker):
     assert h["protocol"] == 1 and h["impl"] == worker.impl.name and "read" in h["verbs"]
     # The matrix pins what is installed; the adapter reads the version from the library.
     assert h["version"] == worker.impl.version.removesuffix(".post1") or h["version"] == worker.impl.version
-
-
-def write_case(worker, case, tmp_path):
-    refs = ReferenceStore(tmp_path / "ref")
-    target = {"kind": "local", "path": str(tmp_path / "ds")}
-    resp = worker.request({"op": "write", "case": case.to_json(), "data": str(refs.ensure(case)), "target": target})
-    return resp, target, refs
 
 
 def test_write_then_read_back(worker, tmp_path):

@@ -10,12 +10,12 @@ import json
 import pytest
 
 from harness.cases import catalogue
-from harness.environments import setup
 from harness.matrix import load_matrix
 from harness.reference import ReferenceStore
-from harness.workers import Worker
 
 from _native import pkg_version, skip_without_toolchain
+
+from conftest import started_worker, write_case
 
 pytestmark = pytest.mark.adapters
 
@@ -26,19 +26,9 @@ IMPLS = [iv for iv in load_matrix().impl_versions() if iv.name == "gdal"]
 @pytest.fixture(scope="module", params=IMPLS, ids=lambda iv: iv.id)
 def worker(request):
     skip_without_toolchain(["make", "c++"], PACKAGES)
-    env = setup(request.param, log=lambda *_: None)
-    w = Worker(env)
-    w.start()
-    yield w
-    w.stop()
+    yield from started_worker(request.param)
 
 
-def write(worker, case, tmp_path, name="ds"):
-    refs = ReferenceStore(tmp_path / "ref")
-    target = {"kind": "local", "path": str(tmp_path / name)}
-    w = worker.request({"op": "write", "id": "w", "case": case.to_json(), "data": str(refs.ensure(case)),
-                        "target": target})
-    return w, target, refs
 
 
 def test_matrix_lists_the_adapter():
@@ -58,7 +48,7 @@ def test_hello_reports_the_library_version(worker):
                                      "v2/uint32/lz4/edge", "v2/int32/blosc-lz4-shuffle/0d"])
 def test_write_then_read_back(worker, tmp_path, case_id):
     case = catalogue()[case_id]
-    w, target, refs = write(worker, case, tmp_path)
+    w, target, refs = write_case(worker, case, tmp_path)
     assert w == {"id": "w", "status": "ok"}, w
     r = worker.request({"op": "read", "id": "r", "format": "zarr2", "path": case.path, "target": target,
                         "dump": str(tmp_path / "dump.bin")})
@@ -75,7 +65,7 @@ def test_write_then_read_back(worker, tmp_path, case_id):
 
 def test_groups_and_attributes(worker, tmp_path):
     case = catalogue()["v2/float32/zlib/nested-groups"]
-    w, target, _ = write(worker, case, tmp_path)
+    w, target, _ = write_case(worker, case, tmp_path)
     assert w["status"] == "ok", w
     r = worker.request({"op": "read", "id": "r", "format": "zarr2", "path": case.path, "target": target})
     assert r["status"] == "ok", r

@@ -10,12 +10,11 @@ import shutil
 import pytest
 
 from harness.cases import catalogue
-from harness.environments import setup
 from harness.matrix import load_matrix
-from harness.reference import ReferenceStore
-from harness.workers import Worker
 
 from _native import skip_without_toolchain
+
+from conftest import started_worker, write_case
 
 pytestmark = pytest.mark.adapters
 
@@ -35,19 +34,9 @@ def worker(request):
         pytest.skip(f"{', '.join(missing)} not installed (the Java adapters are built with Maven and run on a JDK)")
     if request.param.name == "jzarr":
         skip_without_toolchain(["java", "mvn"], ["libblosc1"])
-    env = setup(request.param, log=lambda *_: None)
-    w = Worker(env)
-    w.start()
-    yield w
-    w.stop()
+    yield from started_worker(request.param)
 
 
-def write(worker, case, tmp_path, name="ds"):
-    refs = ReferenceStore(tmp_path / "ref")
-    target = {"kind": "local", "path": str(tmp_path / name)}
-    resp = worker.request({"op": "write", "id": "w", "case": case.to_json(), "data": str(refs.ensure(case)),
-                           "target": target})
-    return resp, refs, target
 
 
 def test_matrix_lists_both_adapters():
@@ -64,7 +53,7 @@ def test_hello_reports_the_real_version(worker):
 
 def test_write_then_read_back(worker, tmp_path):
     case = catalogue()[JAVA[worker.impl.name][0]]
-    w, refs, target = write(worker, case, tmp_path)
+    w, target, refs = write_case(worker, case, tmp_path)
     assert w == {"id": "w", "status": "ok"}, w
     r = worker.request({"op": "read", "id": "r", "format": case.format, "path": case.path, "target": target,
                         "dump": str(tmp_path / "dump.bin")})
@@ -81,7 +70,7 @@ def test_write_then_read_back(worker, tmp_path):
 def test_exact_fill_values(worker, tmp_path):
     """Integers beyond 2^53 reach the library and come back exactly (Java longs, BigInteger)."""
     case = catalogue()[JAVA[worker.impl.name][3]]
-    w, refs, target = write(worker, case, tmp_path)
+    w, target, refs = write_case(worker, case, tmp_path)
     assert w["status"] == "ok", w
     r = worker.request({"op": "read", "id": "r", "format": case.format, "path": case.path, "target": target})
     assert r["status"] == "ok" and r["fill_value"] == case.fill_value, r
@@ -91,7 +80,7 @@ def test_exact_fill_values(worker, tmp_path):
 def test_negative_zero_fill_value_survives(worker, tmp_path):
     fmt = "v3/float32/zstd" if worker.impl.name == "zarr-java" else "v2/float32/zlib"
     case = catalogue()[f"{fmt}/fill-negzero"]
-    w, refs, target = write(worker, case, tmp_path)
+    w, target, refs = write_case(worker, case, tmp_path)
     assert w["status"] == "ok", w
     meta = (tmp_path / "ds" / case.path / ("zarr.json" if case.format == "zarr3" else ".zarray")).read_text()
     assert json.loads(meta)["fill_value"] == -0.0 and '-0.0' in meta
@@ -99,7 +88,7 @@ def test_negative_zero_fill_value_survives(worker, tmp_path):
 
 def test_unservable_requests_are_answered(worker, tmp_path):
     _, cannot_write, cannot_read, _ = JAVA[worker.impl.name]
-    w, _, _ = write(worker, catalogue()[cannot_write], tmp_path)
+    w, _, _ = write_case(worker, catalogue()[cannot_write], tmp_path)
     assert w["status"] == "unsupported" and w["error"], w
     r = worker.request({"op": "read", "id": "r", "format": cannot_read, "path": "a",
                         "target": {"kind": "local", "path": str(tmp_path)}})

@@ -8,10 +8,10 @@ import shutil
 import pytest
 
 from harness.cases import catalogue
-from harness.environments import setup
 from harness.matrix import load_matrix
 from harness.reference import ReferenceStore
-from harness.workers import Worker
+
+from conftest import started_worker
 
 pytestmark = pytest.mark.adapters
 
@@ -28,11 +28,7 @@ def worker(request):
     missing = [tool for tool in ("node", "npm") if not shutil.which(tool)]
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed (the JavaScript adapters need Node.js and npm)")
-    env = setup(request.param, log=lambda *_: None)
-    w = Worker(env)
-    w.start()
-    yield w
-    w.stop()
+    yield from started_worker(request.param)
 
 
 def test_matrix_lists_both_adapters():

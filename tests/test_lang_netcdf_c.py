@@ -10,12 +10,12 @@ import json
 import pytest
 
 from harness.cases import catalogue
-from harness.environments import setup
 from harness.matrix import load_matrix
 from harness.reference import ReferenceStore
-from harness.workers import Worker
 
 from _native import pkg_version, skip_without_toolchain
+
+from conftest import started_worker, write_case
 
 pytestmark = pytest.mark.adapters
 
@@ -26,11 +26,7 @@ IMPLS = [iv for iv in load_matrix().impl_versions() if iv.name == "netcdf-c"]
 @pytest.fixture(scope="module", params=IMPLS, ids=lambda iv: iv.id)
 def worker(request):
     skip_without_toolchain(["make", "cc"], PACKAGES)
-    env = setup(request.param, log=lambda *_: None)
-    w = Worker(env)
-    w.start()
-    yield w
-    w.stop()
+    yield from started_worker(request.param)
 
 
 def raw(case_id: str):
@@ -38,12 +34,6 @@ def raw(case_id: str):
     return dataclasses.replace(catalogue()[case_id], compressor=None)
 
 
-def write(worker, case, tmp_path, name="ds"):
-    refs = ReferenceStore(tmp_path / "ref")
-    target = {"kind": "local", "path": str(tmp_path / name)}
-    w = worker.request({"op": "write", "id": "w", "case": case.to_json(), "data": str(refs.ensure(case)),
-                        "target": target})
-    return w, target, refs
 
 
 def test_matrix_lists_the_adapter():
@@ -62,7 +52,7 @@ def test_hello_reports_the_library_version(worker):
 @pytest.mark.parametrize("case_id", ["v2/int16/raw/edge", "v2/int16/zlib/sparse", "v2/float32/zlib/edge-slash"])
 def test_write_then_read_back(worker, tmp_path, case_id):
     case = raw(case_id)
-    w, target, refs = write(worker, case, tmp_path)
+    w, target, refs = write_case(worker, case, tmp_path)
     assert w == {"id": "w", "status": "ok"}, w
     r = worker.request({"op": "read", "id": "r", "format": "zarr2", "path": case.path, "target": target,
                         "dump": str(tmp_path / "dump.bin")})
@@ -82,7 +72,7 @@ def test_attributes_round_trip(worker, tmp_path):
     case = dataclasses.replace(raw("v2/int16/raw/edge"), attributes={
         "units": "K", "big": 9007199254740993, "u64": 18446744073709551610, "neg": -1.5e-300,
         "nested": {"a": [1, 2.5, "x", None, True]}, "ints": [1, 2, 3]})
-    w, target, _ = write(worker, case, tmp_path)
+    w, target, _ = write_case(worker, case, tmp_path)
     assert w["status"] == "ok", w
     r = worker.request({"op": "read", "id": "r", "format": "zarr2", "path": case.path, "target": target})
     attrs = {k: v for k, v in r["attributes"].items() if not k.startswith("_")}
@@ -98,7 +88,7 @@ def test_unservable_requests_are_answered(worker, tmp_path):
         assert w["status"] == "unsupported" and w["error"], (cid, w)
     # A boolean attribute has no netCDF type.
     case = dataclasses.replace(raw("v2/int16/raw/edge"), attributes={"flag": True})
-    w, _, _ = write(worker, case, tmp_path, "ds-bool")
+    w, _, _ = write_case(worker, case, tmp_path, "ds-bool")
     assert w["status"] == "unsupported" and "boolean" in w["error"], w
     for fmt in ("zarr3", "n5"):
         r = worker.request({"op": "read", "id": "r", "format": fmt, "path": "a",
