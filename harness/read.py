@@ -100,7 +100,7 @@ def _judge_forbidden(pool, cell: Cell, req: dict, resp: dict, expected_hash: str
 def _diagnose(pool: WorkerPool, cell: Cell, req: dict, first: dict, expected_hash: str) -> str:
     case = cell.dataset.case
     if first.get("hash") == expected_hash:
-        return ""  # data right; the message already says what else differs
+        return "the data are right; only the metadata named in the message differ"
     with tempfile.TemporaryDirectory(prefix="zc-dump-") as tmp:
         dump = Path(tmp) / "dump.bin"
         try:

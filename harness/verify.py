@@ -8,6 +8,7 @@ N elements differ, first differing index.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,14 @@ def expected_fill(case: Case):
     return case.fill_value
 
 
+def _attribute_detail(want, got) -> str:
+    """The first differing value, for a mismatch diagnosis (e.g. a big integer read as a double)."""
+    for k in sorted(set(want) & set(got)):
+        if want[k] != got[k]:
+            return f"attribute {k!r}: read {json.dumps(got[k], ensure_ascii=False)[:80]}, expected {json.dumps(want[k], ensure_ascii=False)[:80]}"
+    return ""
+
+
 def check(case: Case, expected_hash: str, resp: dict) -> Verdict:
     problems = []
     if list(resp.get("shape", [])) != list(case.shape):
@@ -59,6 +68,9 @@ def check(case: Case, expected_hash: str, resp: dict) -> Verdict:
         changed = sorted(k for k in set(want) & set(got) if want[k] != got[k])
         parts = [f"{label} {keys}" for label, keys in (("missing", missing), ("unexpected", extra), ("changed", changed)) if keys]
         problems.append("attributes differ: " + ", ".join(parts))
+        detail = _attribute_detail(want, got)
+        if detail:
+            problems.append(detail)
     return Verdict(not problems, problems)
 
 
