@@ -519,3 +519,17 @@ export function packageVersion(name, resolve) {
 	}
 	return "unknown";
 }
+
+/**
+ * A URL path in S3's canonical form: every segment percent-encoded per RFC 3986, so
+ * that the path sent and the path signed agree ("+", spaces and non-ASCII included;
+ * servers that check signatures, such as MinIO, refuse the request otherwise).
+ */
+export function s3CanonicalPath(pathname) {
+	return pathname
+		.split("/")
+		.map((seg) =>
+			encodeURIComponent(decodeURIComponent(seg)).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+		)
+		.join("/");
+}

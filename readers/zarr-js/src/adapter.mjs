@@ -22,7 +22,8 @@ import aws4 from "aws4";
 import * as zarr from "zarr";
 
 import {
-	chunkIndices, chunkRegion, errorChain, errorText, extractRegion, fillFromJSON, main, packageVersion, Unsupported,
+	chunkIndices, chunkRegion, errorChain, errorText, extractRegion, fillFromJSON, main, packageVersion, s3CanonicalPath,
+	Unsupported,
 } from "zc-protocol";
 
 // --- stores -------------------------------------------------------------------
@@ -79,12 +80,13 @@ class SignedS3Store {
 	}
 	async #fetch(key, method) {
 		const url = new URL(key.replace(/^\/+/, ""), this.base);
+		const path = s3CanonicalPath(url.pathname);
 		const signed = aws4.sign(
-			{ host: url.host, path: url.pathname + url.search, method, headers: {}, service: "s3", region: this.region },
+			{ host: url.host, path: path + url.search, method, headers: {}, service: "s3", region: this.region, doNotEncodePath: true },
 			this.credentials,
 		);
 		const { Host, host, ...headers } = signed.headers; // fetch sets Host from the URL itself
-		return fetch(url, { method, headers });
+		return fetch(`${url.origin}${path}${url.search}`, { method, headers });
 	}
 	async getItem(key) {
 		const resp = await this.#fetch(key, "GET");

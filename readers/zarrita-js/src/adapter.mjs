@@ -23,7 +23,7 @@ import * as zarr from "zarrita";
 
 import {
 	chunkIndices, chunkRegion, errorChain, errorText, extractRegion, extractRegionValues, fillFromJSON, main,
-	packageVersion, Unsupported,
+	packageVersion, s3CanonicalPath, Unsupported,
 } from "zc-protocol";
 
 // --- stores -------------------------------------------------------------------
@@ -38,16 +38,17 @@ function signingFetch(target) {
 	const region = target.region || "us-east-1";
 	return async (request) => {
 		const url = new URL(request.url);
+		const path = s3CanonicalPath(url.pathname);
 		const headers = {};
 		request.headers.forEach((value, name) => {
 			headers[name] = value;
 		});
 		const signed = aws4.sign(
-			{ host: url.host, path: url.pathname + url.search, method: request.method, headers, service: "s3", region },
+			{ host: url.host, path: path + url.search, method: request.method, headers, service: "s3", region, doNotEncodePath: true },
 			credentials,
 		);
 		const { Host, host, ...sendHeaders } = signed.headers; // fetch sets Host from the URL itself
-		return fetch(url, { method: request.method, headers: sendHeaders, signal: request.signal });
+		return fetch(`${url.origin}${path}${url.search}`, { method: request.method, headers: sendHeaders, signal: request.signal });
 	};
 }
 
