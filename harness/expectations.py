@@ -28,13 +28,14 @@ class Expectation(BaseModel):
     reader: str = "*"
     case: str = "*"
     store: str = "*"
+    access: str = "*"
     outcome: Literal[OUTCOMES]  # type: ignore[valid-type]
     reason: str = Field(min_length=1)
     link: str = ""
 
     def matches(self, cell: dict) -> bool:
-        return all(fnmatch.fnmatchcase(str(cell.get(k, "")), getattr(self, k))
-                   for k in ("writer", "reader", "case", "store"))
+        return all(fnmatch.fnmatchcase(str(cell.get(k) or ("signed" if k == "access" else "")), getattr(self, k))
+                   for k in ("writer", "reader", "case", "store", "access"))
 
 
 def _is_glob(pattern: str) -> bool:
@@ -108,13 +109,16 @@ def _reason(r: dict) -> str:
 
 def update(path: Path, records: list[dict]) -> int:
     """Rewrite the expectations file from a run's failing cells. Entries are collapsed
-    with globs where the outcome is the same for every store, and then for every writer,
-    of a (reader, case). Reasons and links already written are kept."""
+    with globs where the outcome is the same for a reader across a whole format, or for
+    every store and access mode, and then for every writer, of a (reader, case).
+    Reasons and links already written are kept, and so are entries about cells the run
+    did not read."""
     old = Expectations.load(path) if path.exists() else Expectations()
-    cells: dict[tuple, dict] = {(r["writer"], r["reader"], r["case"], r["store"]): r for r in records}
-    stores = sorted({r["store"] for r in records})
+    cells: dict[tuple, dict] = {(r["writer"], r["reader"], r["case"], r["store"], r.get("access") or "signed"): r
+                                for r in records}
+    combos = sorted({(k[3], k[4]) for k in cells})
     writers_of: dict[tuple, set] = {}
-    for (w, rd, c, _st) in cells:
+    for (w, rd, c, _st, _acc) in cells:
         writers_of.setdefault((rd, c), set()).add(w)
 
     def uniform(keys) -> str | None:
@@ -125,7 +129,7 @@ def update(path: Path, records: list[dict]) -> int:
             return o if o is not None and o not in NEUTRAL else None
         return None
 
-    entries = []
+    entries = []  # (writer, reader, case, store, access, record)
     # A reader that fails a whole format the same way (GDAL 3.6 and final v3, say) gets one entry.
     by_format: dict[tuple, list] = {}
     for k, r in cells.items():
@@ -134,33 +138,47 @@ def update(path: Path, records: list[dict]) -> int:
     for (rd, prefix), recs in sorted(by_format.items()):
         outs = {r["outcome"] for r in recs}
         if len(outs) == 1 and not outs & NEUTRAL:
-            entries.append(("*", rd, f"{prefix}/*", "*", recs[0]))
+            entries.append(("*", rd, f"{prefix}/*", "*", "*", recs[0]))
             whole.add((rd, prefix))
     for (rd, c), writers in sorted(writers_of.items()):
         if (rd, c.split("/")[0]) in whole:
             continue
-        every = [(w, rd, c, st) for w in writers for st in stores]
-        o = uniform(every)
-        if o is not None:
-            entries.append(("*", rd, c, "*", cells[every[0]]))
+        # Only the store/access combinations this case was read in (access modes read some cases only).
+        every = [k for k in ((w, rd, c, st, acc) for w in writers for st, acc in combos) if k in cells]
+        if uniform(every) is not None:
+            entries.append(("*", rd, c, "*", "*", cells[every[0]]))
             continue
         for w in sorted(writers):
-            per_store = [(w, rd, c, st) for st in stores]
-            o = uniform(per_store)
-            if o is not None:
-                entries.append((w, rd, c, "*", cells[per_store[0]]))
+            per_combo = [k for k in ((w, rd, c, st, acc) for st, acc in combos) if k in cells]
+            if uniform(per_combo) is not None:
+                entries.append((w, rd, c, "*", "*", cells[per_combo[0]]))
                 continue
-            for k in per_store:
+            for k in per_combo:
                 if k in cells and cells[k]["outcome"] not in NEUTRAL:
-                    entries.append((w, rd, c, k[3], cells[k]))
+                    entries.append((w, rd, c, k[3], k[4], cells[k]))
     out = []
-    for w, rd, c, st, r in entries:
-        probe = {"writer": r["writer"], "reader": rd, "case": c, "store": r["store"]}
+    for w, rd, c, st, acc, r in entries:
+        probe = {"writer": r["writer"], "reader": rd, "case": r["case"], "store": r["store"], "access": r.get("access")}
         prev = old.lookup(probe)
         keep = prev is not None and prev.outcome == r["outcome"]
-        out.append({"writer": w, "reader": rd, "case": c, "store": st, "outcome": r["outcome"],
-                    "reason": scrub(prev.reason) if keep else _reason(r),
-                    "link": prev.link if keep else ""})
+        out.append({"writer": w, "reader": rd, "case": c, "store": st, "access": acc, "outcome": r["outcome"],
+                    "reason": scrub(prev.reason) if keep else _reason(r), "link": prev.link if keep else ""})
+    # Entries about cells this run did not read (another profile, store or tier) are kept as they were.
+    run_pairs = {(k[1], k[2]) for k in cells}
+    run_readers_formats = {(k[1], k[2].split("/")[0]) for k in cells}
+    written = {(e["writer"], e["reader"], e["case"], e["store"], e["access"]) for e in out}
+    for e in old.entries:
+        if (e.writer, e.reader, e.case, e.store, e.access) in written:
+            continue
+        if _is_glob(e.reader) or _is_glob(e.case):
+            untouched = (e.reader, e.case.split("/")[0]) not in run_readers_formats
+        else:
+            untouched = (e.reader, e.case) not in run_pairs
+        if untouched:
+            out.append({**e.model_dump(), "reason": scrub(e.reason)})
+    # First match wins: specific entries before the globbed ones they refine.
+    out.sort(key=lambda e: (e["reader"], _is_glob(e["case"]), e["case"], e["writer"] == "*", e["store"] == "*",
+                            e["access"] == "*", e["writer"], e["store"], e["access"]))
     header = ("# Known outcomes of the conformance matrix, written by `zarr-conformance expectations update`\n"
               "# and reviewed: each reason is the library's own error (or what the data showed), with the\n"
               "# upstream issue where there is one. First matching entry wins; globs in writer/reader/case/store.\n")

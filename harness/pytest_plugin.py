@@ -133,7 +133,8 @@ def pytest_collection_modifyitems(session, config, items):
                         name = f"{w.id}/{case.id}/{store}/{r.id}" + (f"[{access}]" if access != "signed" else "")
                         item = CellItem.from_parent(session, name=name, zc=zc, writer=w, case=case, store=store,
                                                     access=access, reader=r)
-                        entry = expectations.lookup({"writer": w.id, "case": case.id, "store": store, "reader": r.id})
+                        entry = expectations.lookup({"writer": w.id, "case": case.id, "store": store, "reader": r.id,
+                                                      "access": access})
                         if entry and entry.outcome not in NEUTRAL:
                             item.add_marker(pytest.mark.xfail(reason=f"{entry.outcome}: {entry.reason}", strict=True))
                         items.append(item)
