@@ -82,7 +82,10 @@ def make_plan(opts: RunOptions) -> Plan:
             raise ConfigError(f"unknown store {s!r}" + did_you_mean(s, m.stores) + f"; stores: {', '.join(m.stores)}")
     writers = m.resolve_impls(opts.writers or prof.writers, "writer")
     readers = m.resolve_impls(opts.readers or prof.readers, "reader")
-    return Plan(m, pname, cases, writers, readers, stores, prof.access)
+    # A profile's access restriction goes with its own store list: stores named on the
+    # command line are read in every access mode they define.
+    access = None if opts.stores else prof.access
+    return Plan(m, pname, cases, writers, readers, stores, access)
 
 
 def default_out() -> Path:
