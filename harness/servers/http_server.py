@@ -37,9 +37,13 @@ def app_for(root: Path):
             return Response(f"<html><body><h1>Index of {escape(request.path)}</h1><pre>\n{links}\n</pre></body></html>",
                             mimetype="text/html")
         try:
-            return send_from_directory(root, rel, request.environ, conditional=True, max_age=0)
+            resp = send_from_directory(root, rel, request.environ, conditional=True, max_age=0)
         except NotFound:
             return Response("not found", status=404)
+        # make_conditional sets Date and the server adds its own: two Date headers, which
+        # strict clients (tensorstore) reject when they straddle a second.
+        del resp.headers["Date"]
+        return resp
 
     return app
 
