@@ -109,3 +109,22 @@ def test_no_endpoint_survives_a_failing_test(pytester):
     endpoint = (pytester.path / "endpoint.txt").read_text()
     port = int(endpoint.rsplit(":", 1)[1])
     assert not [c for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port and c.status == "LISTEN"]
+
+
+def test_http_store_serves_like_a_static_server(tmp_path):
+    import urllib.request
+
+    from harness.stores import HttpStore
+
+    store = HttpStore("http", StoreSpec(kind="http"))
+    try:
+        store.start(tmp_path)
+        (store.root / "d").mkdir()
+        (store.root / "d" / "f").write_bytes(b"0123456789")
+        r = urllib.request.urlopen(urllib.request.Request(store.base + "/d/f", headers={"Range": "bytes=-3"}))
+        assert (r.status, r.read()) == (206, b"789")
+        assert len(r.headers.get_all("Date")) == 1  # strict clients refuse duplicate Date headers
+        listing = urllib.request.urlopen(store.base + "/d")  # redirected to d/, then listed
+        assert listing.url.endswith("/d/") and '<a href="f">f</a>' in listing.read().decode()
+    finally:
+        store.stop()
