@@ -121,6 +121,7 @@ class Session:
         self._ds_locks: dict[tuple, threading.Lock] = {}
         self._datasets: dict[tuple, Dataset] = {}
         self._published: set = set()
+        self._denied: dict[tuple, str | None] = {}
         self.stopping = False
 
     # --- preparation -----------------------------------------------------------
@@ -301,7 +302,11 @@ class Session:
         return access != "forbidden-chunk" or self.denied_key(ds) is not None
 
     def denied_key(self, ds: Dataset) -> str | None:
-        return first_chunk_key(ds.path, ds.case.path) if ds.ok else None
+        """The chunk denied in forbidden-chunk; found once per dataset (it walks the dataset's files)."""
+        key = (ds.writer.id, ds.case.id)
+        if key not in self._denied:
+            self._denied[key] = first_chunk_key(ds.path, ds.case.path) if ds.ok else None
+        return self._denied[key]
 
     def ensure_published(self, ds: Dataset, store: Store, access: str) -> None:
         if store.kind == "local" or not ds.ok or not self.access_applies(ds, access):
