@@ -32,7 +32,7 @@ from typing import Any
 
 from allpairspy import AllPairs
 
-from zc_adapter.canonical import numpy_dtype
+from zc_canonical import numpy_dtype
 
 FORMATS = ("zarr2", "zarr3", "n5")
 TIERS = ("smoke", "default", "full")
@@ -306,6 +306,7 @@ def _zarr2(b: _Builder) -> None:
     _fills(b, "zarr2", "v2", compressor=V2_COMPRESSORS["zlib"])
     _sparse_and_groups(b, "zarr2", "v2", compressor=V2_COMPRESSORS["zlib"])
     _escaping(b, "zarr2", "v2", compressor=V2_COMPRESSORS["zlib"])
+    _root_array(b, "zarr2", "v2", compressor=V2_COMPRESSORS["zlib"])
     # Full tier: all pairs of compressor x item size x order x separator x layout.
     by_size = {1: "uint8", 2: "int16", 4: "float32", 8: "int64", 16: "complex128"}
     axes = [list(V2_COMPRESSORS), list(by_size), ["C", "F"], [".", "/"], ["edge", "1d", "3d", "bigchunk"]]
@@ -362,6 +363,15 @@ def _sparse_and_groups(b: _Builder, fmt: str, prefix: str, **enc) -> None:
           description="array inside nested groups, unicode and nested JSON attributes",
           features=("dtype:float32", "groups", "attributes"),
           **({"codecs": (v3_bytes("float32"), *v3_compressor("zstd", "float32"))} if fmt == "zarr3" else enc))
+
+
+def _root_array(b: _Builder, fmt: str, prefix: str, **enc) -> None:
+    """The array is the dataset root, with no group above it: the most common layout in real data."""
+    codec = {"zarr2": "zlib", "zarr3": "zstd", "n5": "gzip"}[fmt]
+    b.add(id=f"{prefix}/int16/{codec}/root", format=fmt, dtype="int16", shape=(20, 30), chunks=(8, 7), fill_value=0,
+          path="", groups={}, attributes={"units": "K", "scale": 0.5}, tier="smoke",
+          description="the array is the dataset root (no group above it), with attributes",
+          features=("dtype:int16", f"codec:{codec}", "root-array", "attributes"), **enc)
 
 
 def _escaping(b: _Builder, fmt: str, prefix: str, **enc) -> None:
@@ -452,6 +462,7 @@ def _zarr3(b: _Builder) -> None:
     _fills(b, "zarr3", "v3")
     _sparse_and_groups(b, "zarr3", "v3")
     _escaping(b, "zarr3", "v3", codecs=(v3_bytes("int16"), *v3_compressor("zstd", "int16")))
+    _root_array(b, "zarr3", "v3", codecs=(v3_bytes("int16"), *v3_compressor("zstd", "int16")))
     # Full tier: all pairs of compressor x item size x endian x transpose x layout.
     by_size = {1: "uint8", 2: "int16", 4: "float32", 8: "int64", 16: "complex128"}
     axes = [V3_COMPRESSORS, list(by_size), ["little", "big"], [False, True], ["edge", "3d", "bigchunk"]]
@@ -489,6 +500,7 @@ def _n5(b: _Builder) -> None:
               description=f"layout: {l5.note} (N5 stores dimensions reversed)",
               features=("dtype:int32", f"layout:{lname}"), compression=N5_COMPRESSIONS["gzip"])
     _sparse_and_groups(b, "n5", "n5", compression=N5_COMPRESSIONS["gzip"])
+    _root_array(b, "n5", "n5", compression=N5_COMPRESSIONS["gzip"])
 
 
 STORE_FEATURES = ("missing-chunks", "sharding", "separator:/", "key-escaping")

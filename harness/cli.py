@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from .matrix import ROOT, ConfigError
+from .matrix import ConfigError
 
 
 def _csv(text: str) -> list[str]:
@@ -38,11 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--profile", help="a profile of matrix.yaml (default: its default_profile)")
     r.add_argument("--jobs", "-j", type=int, default=None, help="cells in parallel (default: CPU count)")
     r.add_argument("--out", help="run directory (default: reports/<timestamp>, linked as reports/latest)")
-    r.add_argument("--expectations", help="expectations file (default: expectations.yaml when present)")
-    r.add_argument("--no-expectations", action="store_true", help="expect every cell to pass")
+    _findings_args(r)
     r.add_argument("--resume", action="store_true", help="keep the cells already in --out and run the rest")
     r.add_argument("--write-mode", choices=["local", "native"], default="local",
                    help="native: writers also write straight into each S3 store through their own S3 support")
+    _runner_args(r)
     r.add_argument("--quiet", "-q", action="store_true")
 
     ls = sub.add_parser("list", help="list implementations, cases or stores")
@@ -50,23 +50,100 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--json", action="store_true")
     ls.add_argument("--profile", help="cases of this profile's tier only")
 
-    rep = sub.add_parser("report", help="(re)render report.html, junit.xml and summary.md of a run directory")
+    rep = sub.add_parser("report", help="judge a run again against the findings and render report.html, "
+                                        "junit.xml, summary.md and run.json's counts")
     rep.add_argument("dir")
+    _findings_args(rep)
 
-    e = sub.add_parser("expectations", help="manage the expectations file")
+    e = sub.add_parser("expectations", help="propose findings for a run's unexpected outcomes")
     esub = e.add_subparsers(dest="ecmd", required=True, parser_class=_Parser)
-    eu = esub.add_parser("update", help="write the expectations file from a run's outcomes")
-    eu.add_argument("dir", nargs="?", default=str(ROOT / "reports" / "latest"))
-    eu.add_argument("--file", default=str(ROOT / "expectations.yaml"))
+    eu = esub.add_parser("update", help="cluster a run's unexpected cells into proposed findings; "
+                                        "write only what is accepted, or a file to review")
+    eu.add_argument("dir", nargs="?", default=None, help="run directory (default: reports/latest)")
+    _findings_args(eu)
+    how = eu.add_mutually_exclusive_group()
+    how.add_argument("--write", metavar="FILE", help="write the proposals to FILE for review (the default, "
+                                                     "as DIR/proposed-findings.yaml, when not on a terminal)")
+    how.add_argument("--interactive", "-i", action="store_true", help="ask for each proposal")
+    how.add_argument("--accept-all", action="store_true", help="add every proposal to findings/ as proposed")
+
+    fd = sub.add_parser("findings", help="check and list the findings")
+    fsub = fd.add_subparsers(dest="fcmd", required=True, parser_class=_Parser)
+    fc = fsub.add_parser("check", help="validate every findings file; with a run, also list stale findings")
+    fc.add_argument("--run", help="a run directory: findings that match none of its cells are stale")
+    _findings_args(fc)
+    fl = fsub.add_parser("list", help="every finding, gravest first")
+    _findings_args(fl)
+    fl.add_argument("--json", action="store_true")
+
+    rp = sub.add_parser("repro", help="a self-contained reproducer of a finding or a cell (dataset, a script "
+                                      "that uses the library alone, expected and actual values)")
+    rp.add_argument("what", help="a finding id, or a cell writer/case/store/reader[access] of the run")
+    rp.add_argument("--run", dest="run_dir", default=None, help="run directory (default: reports/latest)")
+    rp.add_argument("--out", help="bundle directory (default: repro/<name> in the run directory)")
+    rp.add_argument("--execute", action="store_true", help="run the reproducer after writing it and show its output")
+    _findings_args(rp)
 
     s = sub.add_parser("setup", help="build the adapters' environments (cached; rebuilt when inputs change)")
     s.add_argument("impls", nargs="*", help="implementations (default: all in the matrix)")
+    _runner_args(s)
+
+    im = sub.add_parser("images", help="container images of the adapters (for --runner docker)")
+    isub = im.add_subparsers(dest="icmd", required=True, parser_class=_Parser)
+    ib = isub.add_parser("build", help="build the base image and one image per adapter (cached by input hash)")
+    ib.add_argument("impls", nargs="*", help="implementations (default: all in the matrix)")
+    ib.add_argument("--base-image", help="start from this image instead of the one made with debootstrap")
+    il = isub.add_parser("list", help="the adapters' images and whether they are built")
+    il.add_argument("impls", nargs="*")
 
     d = sub.add_parser("docs", help="regenerate docs/cases.md and docs/implementations.md")
     d.add_argument("--check", action="store_true", help="fail when the committed docs are out of date")
     d.add_argument("--record", metavar="RUN_DIR", help="first keep this run's handshakes and write support")
     d.add_argument("--measure-stores", action="store_true", help="first probe every endpoint kind anew")
     return p
+
+
+def _findings_args(p) -> None:
+    p.add_argument("--findings", help="findings directory or file (default: findings/ of the project)")
+    p.add_argument("--no-findings", action="store_true", help="judge without findings: expect every cell to pass")
+
+
+def _runner_args(p) -> None:
+    p.add_argument("--runner", choices=["local", "docker"], default="local",
+                   help="run each adapter as a host process (local) or in its own container (docker)")
+    p.add_argument("--base-image", help="with --runner docker: images start from this image")
+
+
+def _findings_path(args) -> str | None:
+    from .findings import default_findings
+
+    if args.no_findings:
+        return None
+    return args.findings or (str(default_findings()) if default_findings() else None)
+
+
+def _load_findings(args, matrix_path=None):
+    from .findings import Findings
+    from .matrix import load_matrix
+
+    return Findings.load(_findings_path(args), set(load_matrix(matrix_path).implementations))
+
+
+def _run_matrix(args, run_dir: Path) -> str | None:
+    """The matrix a run was made with (run.json), unless --matrix names another."""
+    if args.matrix:
+        return args.matrix
+    try:
+        path = json.loads((run_dir / "run.json").read_text())["matrix"]["path"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return path if path != "matrix.yaml" and Path(path).exists() else None
+
+
+def _run_dir(value: str | None) -> Path:
+    from .artifacts import reports_root
+
+    return Path(value) if value else reports_root() / "latest"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,12 +159,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args) -> int:
     if args.cmd == "run":
+        from .plan import Selection
         from .run import RunOptions, run
 
-        exp = None if args.no_expectations else (args.expectations or _default_expectations())
-        opts = RunOptions(matrix=args.matrix, profile=args.profile, writers=args.writers, readers=args.readers,
-                          cases=args.cases, stores=args.stores, out=args.out, expectations=exp,
-                          resume=args.resume, quiet=args.quiet, write_mode=args.write_mode)
+        sel = Selection(matrix=args.matrix, profile=args.profile, writers=_tuple(args.writers),
+                        readers=_tuple(args.readers), cases=_tuple(args.cases), stores=_tuple(args.stores),
+                        write_mode=args.write_mode)
+        opts = RunOptions(selection=sel, out=args.out, findings=_findings_path(args), resume=args.resume,
+                          quiet=args.quiet, runner=args.runner,
+                          runner_options={"base_image": args.base_image} if args.base_image else None)
         if args.jobs is not None:
             if args.jobs < 1:
                 raise ConfigError("--jobs must be at least 1")
@@ -98,19 +178,24 @@ def _dispatch(args) -> int:
     if args.cmd == "list":
         return _list(args)
     if args.cmd == "report":
-        return _report(Path(args.dir))
+        return _report(Path(args.dir), _load_findings(args, _run_matrix(args, Path(args.dir))))
     if args.cmd == "expectations":
-        from .expectations import update
-        from .results import latest_records, load_jsonl
+        return _propose(args)
+    if args.cmd == "findings":
+        return _findings(args)
+    if args.cmd == "repro":
+        from .repro import repro
 
-        run_dir = Path(args.dir)
-        if not (run_dir / "results.jsonl").exists():
-            raise ConfigError(f"{run_dir}: no results.jsonl (run the matrix first)")
-        n = update(Path(args.file), latest_records(load_jsonl(run_dir / "results.jsonl")))
-        print(f"wrote {n} entries to {args.file}")
-        return 0
+        run_dir = _run_dir(args.run_dir)
+        matrix = _run_matrix(args, run_dir)
+        return repro(args.what, run_dir, _load_findings(args, matrix), args.out, execute=args.execute,
+                     matrix_path=matrix)
     if args.cmd == "setup":
         return _setup(args)
+    if args.cmd == "images":
+        from .images import images_command
+
+        return images_command(args)
     if args.cmd == "docs":
         from .docs import write_docs
 
@@ -118,9 +203,8 @@ def _dispatch(args) -> int:
     return 2
 
 
-def _default_expectations() -> str | None:
-    p = ROOT / "expectations.yaml"
-    return str(p) if p.exists() else None
+def _tuple(v):
+    return tuple(v) if v else None
 
 
 def _list(args) -> int:
@@ -167,17 +251,84 @@ def _list(args) -> int:
     return 0
 
 
-def _report(run_dir: Path) -> int:
-    from .report import write_report
-    from .results import latest_records, load_jsonl, write_junit, write_summary
+def _report(run_dir: Path, findings) -> int:
+    from .artifacts import load_run, render
 
-    if not (run_dir / "results.jsonl").exists():
-        raise ConfigError(f"{run_dir}: no results.jsonl here")
-    records = latest_records(load_jsonl(run_dir / "results.jsonl"))
-    info = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else {}
-    write_junit(records, run_dir / "junit.xml")
-    write_summary(records, info, run_dir / "summary.md")
-    print(write_report(run_dir))
+    records, writes, info = load_run(run_dir)
+    info = render(run_dir, records, writes, info, findings)
+    print(f"{run_dir / 'report.html'}: {sum(info['counts'].values())} cells, {info['unexpected']} unexpected, "
+          f"{info['unexpected_writes']} unexpected writes, {len(info['findings']['stale'])} stale findings")
+    return 1 if info["unexpected"] or info["unexpected_writes"] else 0
+
+
+def _propose(args) -> int:
+    from .artifacts import load_run
+    from .findings import FINDINGS_DIR
+    from .judge import rejudge
+    from .propose import append_to, as_yaml, describe, propose
+
+    run_dir = _run_dir(args.dir)
+    findings = _load_findings(args, _run_matrix(args, run_dir))
+    records, writes, _ = load_run(run_dir)
+    records, writes = rejudge(records, writes, findings)
+    proposals = propose(records, writes, findings)
+    holds_no_more = [r for r in records if r.get("unexpected") and r["outcome"] == "pass"]
+    if holds_no_more:
+        print(f"{len(holds_no_more)} cells now pass where a finding predicts a failure: narrow or retire those "
+              f"findings by hand (never done here)")
+    if not proposals:
+        print("nothing unexpected: no finding to propose")
+        return 0
+    target = Path(args.findings) if args.findings else FINDINGS_DIR
+    if args.accept_all or args.interactive:
+        taken = set(findings.by_id)
+        added = 0
+        for p in proposals:
+            print(describe(p))
+            if args.interactive:
+                answer = input("add this finding? [y]es / [n]o / [q]uit: ").strip().lower()
+                if answer.startswith("q"):
+                    break
+                if not answer.startswith("y"):
+                    continue
+            target.mkdir(parents=True, exist_ok=True)
+            path = append_to(target, p.implementation, p.finding(taken))
+            added += 1
+            print(f"  added to {path}")
+        print(f"{added} of {len(proposals)} proposals added; edit their titles, severities and upstream links")
+        return 0
+    out = Path(args.write) if args.write else run_dir / "proposed-findings.yaml"
+    out.write_text(as_yaml(proposals, findings), encoding="utf-8")
+    for p in proposals:
+        print(describe(p))
+    print(f"{len(proposals)} proposed findings for {sum(len(p.cells) for p in proposals)} unexpected cells and writes "
+          f"written to {out}: review them, then move the accepted ones into findings/")
+    return 0
+
+
+def _findings(args) -> int:
+    from .findings import SEVERITIES
+
+    findings = _load_findings(args, args.matrix)
+    if args.fcmd == "check":
+        print(f"{len(findings)} findings in {len(set(findings.sources.values()))} files: valid")
+        if args.run:
+            from .artifacts import load_run
+            from .judge import stale
+
+            records, writes, _ = load_run(Path(args.run))
+            gone = stale(findings, records, writes)
+            for fid, why in sorted(gone.items()):
+                print(f"stale: {fid}: {why}")
+            return 1 if gone else 0
+        return 0
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    rows = sorted(findings.all, key=lambda f: (rank[f.severity], f.implementation, f.id))
+    if args.json:
+        print(json.dumps([f.model_dump(exclude_none=True) for f in rows], indent=1, ensure_ascii=False))
+    else:
+        for f in rows:
+            print(f"{f.severity:13s} {f.implementation:15s} {f.id:45s} {f.title}")
     return 0
 
 
@@ -195,6 +346,10 @@ def _setup(args) -> int:
         except NotAvailable as exc:
             failed += 1
             print(f"not available: {iv.id}: {exc}", file=sys.stderr)
+    if args.runner == "docker":
+        from .images import build_images
+
+        failed += build_images(ivs, base_image=args.base_image)
     return 1 if failed else 0
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from .matrix import ROOT, ImplVersion
 
 PY_ADAPTER = ROOT / "readers" / "python"
+PY_CANONICAL = ROOT / "canonical" / "python"  # the canonical form, shared with the harness
 LOCKS = PY_ADAPTER / "locks"
 
 
@@ -92,6 +93,7 @@ def python_stamp(iv: ImplVersion) -> str:
     h.update(lock.read_bytes() if lock.exists() else b"")
     h.update((iv.spec.python or "").encode())
     _tree_digest(h, PY_ADAPTER)
+    _tree_digest(h, PY_CANONICAL)
     return h.hexdigest()[:16]
 
 
@@ -133,7 +135,8 @@ def setup_python(iv: ImplVersion, log=print) -> Environment:
         env.pop("PYTHONPATH", None)
         _run([uv, "venv", "-q", "-p", python, str(target)], f"creating the environment of {iv.id}")
         _run([uv, "pip", "install", "-q", "-r", str(lock)], f"installing {lock.name}", env)
-        _run([uv, "pip", "install", "-q", "--no-deps", str(PY_ADAPTER)], "installing the Python adapter", env)
+        _run([uv, "pip", "install", "-q", "--no-deps", str(PY_CANONICAL), str(PY_ADAPTER)],
+             "installing the Python adapter", env)
         stamp_file.write_text(stamp)
     command = [str(target / "bin" / "python"), "-m", "zc_adapter", "--backend", iv.spec.backend]
     return Environment(iv, command, _adapter_env())

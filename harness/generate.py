@@ -1,24 +1,32 @@
-"""Generate: every writer writes every case into the dataset cache.
+"""Generate: every writer writes every case into the dataset cache, and what it wrote is checked.
 
 Datasets are cached by (writer, writer version, adapter stamp, case digest):
 a cached dataset, or a cached refusal, is reused across runs; a change of the
 case definition, the lock file or the adapter code writes it anew.
+
+After a write the dataset's metadata is checked against the case
+(harness/dataset_check.py). A dataset with problems is `faulty`: its readers
+still read it, and their cells are labelled as reading a faulty dataset.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cases import Case
+from .dataset_check import check_dataset
 from .environments import cache_root
 from .matrix import ImplVersion
 from .reference import ReferenceStore
 from .workers import WorkerError, WorkerPool
+
+CHECK_VERSION = 1  # bump when dataset_check changes what it finds: cached verdicts are redone
 
 
 @dataclass
@@ -32,15 +40,25 @@ class Dataset:
     duration_ms: float = 0.0
     store: str | None = None  # set when the writer wrote straight into this store (native write mode)
     key: str | None = None
+    faults: list[str] = field(default_factory=list)  # what the dataset gets wrong about its case
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
 
+    @property
+    def write_outcome(self) -> str:
+        return "faulty" if self.ok and self.faults else self.status
+
 
 class DatasetCache:
     def __init__(self, root: Path | None = None):
         self.root = Path(root or cache_root() / "datasets")
+
+    @property
+    def staging(self) -> Path:
+        """Where writers write before a dataset moves into the cache (the only place they may write)."""
+        return self.root / ".staging"
 
     def location(self, writer: ImplVersion, stamp: str, case: Case) -> Path:
         return self.root / writer.id / stamp / case.id / case.digest
@@ -51,17 +69,25 @@ class DatasetCache:
         if not status.exists():
             return None
         info = json.loads(status.read_text())
-        return Dataset(writer, case, loc / "dataset", info["status"], info.get("message", ""), cached=True)
+        ds = Dataset(writer, case, loc / "dataset", info["status"], info.get("message", ""), cached=True)
+        if ds.ok:
+            if info.get("check_version") == CHECK_VERSION:
+                ds.faults = info.get("faults", [])
+            else:
+                ds.faults = check_dataset(case, ds.path)
+                status.write_text(json.dumps({**info, "faults": ds.faults, "check_version": CHECK_VERSION}))
+        return ds
 
     def save(self, ds: Dataset, stamp: str, staged: Path | None) -> Dataset:
         """Move a written dataset into the cache atomically (concurrent runs may race)."""
         loc = self.location(ds.writer, stamp, ds.case)
-        entry = staged.parent if staged is not None else self.root / ".staging" / uuid.uuid4().hex
+        entry = staged.parent if staged is not None else self.staging / uuid.uuid4().hex
         entry.mkdir(parents=True, exist_ok=True)
         if staged is not None and staged.exists() and not ds.ok:
             shutil.rmtree(staged, ignore_errors=True)
         (entry / "case.json").write_text(json.dumps(ds.case.to_json(), indent=1, ensure_ascii=False))
-        (entry / "status.json").write_text(json.dumps({"status": ds.status, "message": ds.message}))
+        (entry / "status.json").write_text(json.dumps({"status": ds.status, "message": ds.message,
+                                                       "faults": ds.faults, "check_version": CHECK_VERSION}))
         loc.parent.mkdir(parents=True, exist_ok=True)
         if loc.exists():
             shutil.rmtree(loc, ignore_errors=True)  # a stale entry without status.json
@@ -79,7 +105,7 @@ def write_dataset(pool: WorkerPool, cache: DatasetCache, refs: ReferenceStore,
     hit = cache.load(writer, stamp, case)
     if hit is not None:
         return hit
-    staging = cache.root / ".staging" / uuid.uuid4().hex
+    staging = cache.staging / uuid.uuid4().hex
     staging.mkdir(parents=True)
     root = staging / "dataset"
     req = {"op": "write", "case": case.to_json(), "data": str(refs.ensure(case)),
@@ -93,9 +119,58 @@ def write_dataset(pool: WorkerPool, cache: DatasetCache, refs: ReferenceStore,
     ds = Dataset(writer, case, root, status, message, duration_ms=(time.perf_counter() - t0) * 1000)
     if status == "ok" and not root.exists():
         ds.status, ds.message = "error", "the writer answered ok but wrote nothing"
+    if ds.ok:
+        ds.faults = check_dataset(case, root)
     if status in ("timeout", "crash"):  # maybe transient: not cached, tried again next run
         ds.path = Path()
         shutil.rmtree(staging, ignore_errors=True)
     else:
         ds = cache.save(ds, stamp, root)
     return ds
+
+
+class Datasets:
+    """The datasets of a run: each (writer, case) written or found in the cache once, also when
+    several cells (or pytest items) ask for it at the same time. Every write lands in writes.jsonl."""
+
+    def __init__(self, pool: WorkerPool, cache: DatasetCache, refs: ReferenceStore, stamps: dict[str, str],
+                 on_write):
+        self.pool, self.cache, self.refs, self.stamps, self.on_write = pool, cache, refs, stamps, on_write
+        self._lock = threading.Lock()
+        self._locks: dict[tuple, threading.Lock] = {}
+        self._datasets: dict[tuple, Dataset] = {}
+
+    def _once(self, key: tuple, make) -> Dataset:
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._datasets:
+                ds = make()
+                self.on_write(ds)
+                self._datasets[key] = ds
+            return self._datasets[key]
+
+    def ensure(self, w: ImplVersion, c: Case) -> Dataset:
+        return self._once((w.id, c.id), lambda: write_dataset(self.pool, self.cache, self.refs, w, self.stamps[w.id], c))
+
+    def ensure_native(self, w: ImplVersion, c: Case, store) -> Dataset:
+        """Writer w writes case c straight into the S3 store through its own S3 support."""
+        from .stores import s3_key
+
+        def make():
+            key = s3_key("native", w.id, c.id)
+            req = {"op": "write", "case": c.to_json(), "data": str(self.refs.ensure(c)),
+                   "target": store.target(None, key, "signed")}
+            t0 = time.perf_counter()
+            try:
+                resp = self.pool.call(w.id, req)
+                status, message = resp["status"], resp.get("error", "")
+            except WorkerError as exc:
+                status, message = exc.outcome, str(exc)
+            return Dataset(w, c, Path(), status, message, duration_ms=(time.perf_counter() - t0) * 1000,
+                           store=store.name, key=key)
+
+        return self._once((w.id, c.id, store.name), make)
+
+    def get(self, w: ImplVersion, c: Case, store: str | None = None) -> Dataset | None:
+        return self._datasets.get((w.id, c.id, store) if store else (w.id, c.id))

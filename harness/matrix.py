@@ -47,6 +47,15 @@ class BuildSpec(_Strict):
     timeout: float = Field(1800, gt=0, description="seconds for all steps")
 
 
+class ReproSpec(_Strict):
+    """How `zarr-conformance repro` makes a reproducer in the implementation's own language."""
+
+    template: str = Field(description="a Jinja2 template file or directory (relative to the project root); "
+                                      "files ending in .j2 are rendered, the others copied")
+    run: list[str] = Field(description="the command that runs it in the bundle ({bundle}, {root}, {env}, {tools})")
+    env: dict[str, str] = Field(default_factory=dict, description="environment variables for the command")
+
+
 class VersionSpec(_Strict):
     python: str | None = Field(None, description="Python version of the adapter's environment (python adapters)")
     backend: str | None = Field(None, description="zc_adapter backend name (python adapters)")
@@ -72,6 +81,7 @@ class Implementation(_Strict):
     timeout: float = Field(60.0, gt=0, description="seconds per request")
     enabled: bool = True
     unavailable: str | None = Field(None, description="why this implementation cannot be had here (listed, never run)")
+    repro: ReproSpec | None = Field(None, description="reproducer template (python adapters: by backend)")
     versions: dict[str, VersionSpec]
 
     @field_validator("versions")
@@ -197,6 +207,8 @@ def _known_keys(loc) -> list[str]:
             return list(VersionSpec.model_fields)
     if "build" in names:
         return list(BuildSpec.model_fields)
+    if "repro" in names:
+        return list(ReproSpec.model_fields)
     if top == "stores" and len(names) == 2:
         return list(StoreSpec.model_fields)
     if top == "profiles" and len(names) == 2:

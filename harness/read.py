@@ -2,6 +2,11 @@
 
 The fast path asks only for the hash; a mismatch is read again with a dump so
 that the diagnosis can compare the reader's data with the reference.
+
+An outcome the findings do not predict is read again a fixed number of times:
+a cell that passes on one read and fails on another is `flaky` (with the
+outcomes seen); one that fails every time keeps its gravest outcome, so a
+reader that is wrong every time, differently each time, stays a `mismatch`.
 """
 
 from __future__ import annotations
@@ -45,6 +50,32 @@ class Outcome:
     diagnosis: str = ""
     duration_ms: float = 0.0
     reader_elapsed_ms: float | None = None
+    attempts: list[str] | None = None  # the outcomes of every read, when the cell was read again
+
+
+# Gravest first, for a cell that fails every time in different ways.
+GRAVITY = ["mismatch", "error", "crash", "timeout", "unsupported", "skipped"]
+
+
+def read_with_retries(pool: WorkerPool, cell: Cell, expected_hash: str, retry_if, retries: int) -> Outcome:
+    first = read_cell(pool, cell, expected_hash)
+    if first.outcome == "skipped" or not retry_if(first):
+        return first
+    seen = [first]
+    for _ in range(retries):
+        seen.append(read_cell(pool, cell, expected_hash))
+    outcomes = [o.outcome for o in seen]
+    if len(set(outcomes)) == 1:
+        first.attempts = outcomes
+        return first
+    if "pass" in outcomes:
+        failing = next(o for o in seen if o.outcome != "pass")
+        return Outcome("flaky", f"passed {outcomes.count('pass')} of {len(outcomes)} reads; "
+                       f"otherwise {failing.outcome}: {failing.message}", failing.diagnosis,
+                       first.duration_ms, first.reader_elapsed_ms, outcomes)
+    gravest = min(seen, key=lambda o: GRAVITY.index(o.outcome) if o.outcome in GRAVITY else len(GRAVITY))
+    gravest.attempts = outcomes
+    return gravest
 
 
 def read_cell(pool: WorkerPool, cell: Cell, expected_hash: str) -> Outcome:
@@ -101,7 +132,7 @@ def _diagnose(pool: WorkerPool, cell: Cell, req: dict, first: dict, expected_has
     case = cell.dataset.case
     if first.get("hash") == expected_hash:
         return "the data are right; only the metadata named in the message differ"
-    with tempfile.TemporaryDirectory(prefix="zc-dump-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="zc-dump-", dir=pool.scratch) as tmp:
         dump = Path(tmp) / "dump.bin"
         try:
             resp = pool.call(cell.reader.id, {**req, "dump": str(dump)})

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import uuid
 from pathlib import Path
 
 import numpy as np
 
-from zc_adapter.canonical import canonical_bytes, canonical_hash, fill_from_json, numpy_dtype
+from zc_canonical import canonical_bytes, canonical_hash, fill_from_json, numpy_dtype
 
 from .cases import Case
 
@@ -107,7 +108,7 @@ class ReferenceStore:
         p = self.path(case)
         if not p.exists():
             p.parent.mkdir(parents=True, exist_ok=True)
-            tmp = p.with_suffix(".tmp")
+            tmp = p.with_name(f"{p.name}.{uuid.uuid4().hex}.tmp")  # writers of one case may race
             tmp.write_bytes(canonical_bytes(reference_array(case), case.dtype))
             tmp.replace(p)
         return p

@@ -14,12 +14,14 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from .results import OUTCOME_ORDER, counts, latest_records, load_jsonl
+from .results import OUTCOME_ORDER, counts
 
 # The fields of each cell the page's detail panel shows, embedded as rows of values.
 RECORD_KEYS = ["writer", "writer_version", "reader", "reader_version", "case", "format", "store", "access",
-               "outcome", "expected", "unexpected", "message", "diagnosis", "reason", "link", "duration_ms"]
-ABBREV = {"pass": "✓", "mismatch": "≠", "error": "E", "unsupported": "U", "timeout": "T", "crash": "C", "skipped": "–"}
+               "outcome", "attempts", "expected", "unexpected", "message", "diagnosis", "finding", "reason", "link",
+               "label", "dataset_fault", "duration_ms"]
+ABBREV = {"pass": "✓", "mismatch": "≠", "error": "E", "unsupported": "U", "timeout": "T", "crash": "C", "flaky": "~",
+          "skipped": "–"}
 
 
 def build_view(records: list[dict], writes: list[dict], run: dict) -> dict:
@@ -48,7 +50,7 @@ def build_view(records: list[dict], writes: list[dict], run: dict) -> dict:
     write_problems = []
     for w in writes:
         write_support[w["writer"]][w["status"]] += 1
-        if w["status"] != "ok":
+        if w["status"] != "ok":  # refused, failed, or written wrong (faulty)
             write_problems.append(w)
     return {
         "views": views,
@@ -63,14 +65,33 @@ def build_view(records: list[dict], writes: list[dict], run: dict) -> dict:
     }
 
 
-def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
+def findings_view(records: list[dict], writes: list[dict], findings) -> list[dict]:
+    """The findings that explain this run's cells and writes, gravest first."""
+    from .findings import SEVERITIES, SEVERITY_TEXT
+
+    n = Counter(r["finding"] for r in records + writes if r.get("finding"))
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    out = []
+    for fid, count in n.items():
+        f = findings.by_id.get(fid)
+        if f is not None:
+            out.append({"id": f.id, "title": f.title, "implementation": f.implementation, "role": f.role,
+                        "severity": SEVERITY_TEXT[f.severity], "rank": rank[f.severity], "cells": count,
+                        "upstream": f.upstream_link, "error": f.error})
+    return sorted(out, key=lambda f: (f["rank"], -f["cells"], f["id"]))
+
+
+def write_report(run_dir: str | Path, records: list[dict], writes: list[dict], run: dict, findings,
+                 out: str | Path | None = None) -> Path:
+    """report.html from judged records (harness/artifacts.py judges them)."""
     run_dir = Path(run_dir)
-    records = latest_records(load_jsonl(run_dir / "results.jsonl"))
-    writes = load_jsonl(run_dir / "writes.jsonl")
-    run = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else {}
+    for r in records:  # what the detail panel says about a known outcome
+        f = findings.by_id.get(r.get("finding") or "")
+        r["reason"], r["link"] = (f.title, f.upstream_link) if f else ("", "")
     env = Environment(loader=PackageLoader("harness", "templates"), autoescape=select_autoescape(["html", "j2"]))
     html = env.get_template("report.html.j2").render(
         run=run, records=records, view=build_view(records, writes, run), outcomes=OUTCOME_ORDER, abbrev=ABBREV,
+        findings=findings_view(records, writes, findings),
         records_json=json.dumps({"keys": RECORD_KEYS, "rows": [[r.get(k) for k in RECORD_KEYS] for r in records]},
                                 ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/"),
     )

@@ -1,7 +1,9 @@
 """Run artifacts: results.jsonl (appended as cells finish), junit.xml, summary.md.
 
 A record is one cell: writer x case x store (and access mode) x reader, its
-outcome, what was expected, the message and the diagnosis.
+outcome, what was expected, the message and the diagnosis, and its judgement
+(expected outcomes, unexpected, the finding that explains it, and the label
+`faulty-dataset` when the writer wrote the dataset wrong).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-OUTCOME_ORDER = ["pass", "mismatch", "error", "unsupported", "timeout", "crash", "skipped"]
+OUTCOME_ORDER = ["pass", "mismatch", "error", "unsupported", "timeout", "crash", "flaky", "skipped"]
 CELL_KEY = ("writer", "case", "store", "access", "reader")
 
 
@@ -72,6 +74,11 @@ def counts(records: list[dict], by: str | None = None) -> dict:
     return {k: dict(v) for k, v in sorted(out.items())}
 
 
+def expected_text(r: dict) -> str:
+    exp = r.get("expected") or ["pass"]
+    return " or ".join(exp) if isinstance(exp, list) else str(exp)
+
+
 def write_junit(records: list[dict], path: Path) -> None:
     by_suite: dict[str, list[dict]] = {}
     for r in records:
@@ -85,37 +92,75 @@ def write_junit(records: list[dict], path: Path) -> None:
         skips = sum(1 for r in recs if not r.get("unexpected") and r["outcome"] != "pass")
         parts.append(f'  <testsuite name={quoteattr(suite)} tests="{len(recs)}" failures="{fails}" skipped="{skips}">')
         for r in recs:
-            name = quoteattr(f"{r['writer']}/{r['case']}")
+            access = f"[{r['access']}]" if r.get("access") not in (None, "signed") else ""
+            name = quoteattr(f"{r['writer']}/{r['case']}{access}")
             secs = (r.get("duration_ms") or 0) / 1000
             parts.append(f'    <testcase classname={quoteattr(suite)} name={name} time="{secs:.3f}">')
             text = escape(" ".join(filter(None, [r.get("message"), r.get("diagnosis")])))
+            why = r.get("finding") or ("the dataset is faulty" if r.get("label") == "faulty-dataset" else "")
             if r.get("unexpected"):
-                parts.append(f'      <failure message={quoteattr(r["outcome"] + " (expected " + r["expected"] + ")")}>{text}</failure>')
+                parts.append(f'      <failure message={quoteattr(r["outcome"] + " (expected " + expected_text(r) + ")")}>{text}</failure>')
             elif r["outcome"] != "pass":
-                parts.append(f'      <skipped message={quoteattr(r["outcome"] + " (expected)")}>{text}</skipped>')
+                parts.append(f'      <skipped message={quoteattr(r["outcome"] + " (expected" + (": " + why if why else "") + ")")}>{text}</skipped>')
             parts.append("    </testcase>")
         parts.append("  </testsuite>")
     parts.append("</testsuites>")
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
 
 
-def write_summary(records: list[dict], run: dict, path: Path) -> None:
+def _cell_name(r: dict) -> str:
+    access = f"[{r['access']}]" if r.get("access") not in (None, "signed") else ""
+    return f"{r['writer']}/{r['case']}/{r['store']}/{r['reader']}{access}"
+
+
+def _md(text: str, n: int = 200) -> str:
+    return (text or "").replace("|", "\\|").replace("\n", " ")[:n]
+
+
+def write_summary(records: list[dict], writes: list[dict], run: dict, findings, path: Path) -> None:
+    """summary.md, for a CI step summary: unexpected outcomes first, then the findings that explain the rest."""
+    from .findings import SEVERITIES, SEVERITY_TEXT
+
     c = counts(records)
     unexpected = [r for r in records if r.get("unexpected")]
+    bad_writes = [w for w in writes if w.get("unexpected")]
     lines = ["# Zarr conformance summary", ""]
     lines.append(f"{len(records)} cells: " + ", ".join(f"{c.get(o, 0)} {o}" for o in OUTCOME_ORDER if c.get(o)))
-    lines.append(f"**{len(unexpected)} unexpected**" if unexpected else "**all outcomes as expected**")
+    faulty = sum(1 for w in writes if w["status"] == "faulty")
+    if faulty:
+        lines.append(f"{faulty} datasets written wrong by their writer: their "
+                     f"{sum(1 for r in records if r.get('label') == 'faulty-dataset')} cells are the writer's, not the readers'")
+    lines.append(f"**{len(unexpected)} unexpected cells, {len(bad_writes)} unexpected writes**"
+                 if unexpected or bad_writes else "**all outcomes as expected**")
+    if unexpected:
+        lines += ["", "## Unexpected", "", "| cell | outcome | expected | message |", "|---|---|---|---|"]
+        order = {o: i for i, o in enumerate(["mismatch", "flaky", "error", "crash", "timeout", "unsupported", "pass"])}
+        for r in sorted(unexpected, key=lambda r: order.get(r["outcome"], 9))[:200]:
+            lines.append(f"| {_cell_name(r)} | {r['outcome']} | {expected_text(r)} | "
+                         f"{_md(r.get('diagnosis') or r.get('message'))} |")
+        if len(unexpected) > 200:
+            lines.append(f"| ... {len(unexpected) - 200} more | | | |")
+    if bad_writes:
+        lines += ["", "## Unexpected writes", "", "| writer | case | outcome | message |", "|---|---|---|---|"]
+        for w in bad_writes[:100]:
+            lines.append(f"| {w['writer']} | {w['case']} | {w['status']} | {_md(w.get('message'))} |")
+    explained: dict[str, int] = Counter(r["finding"] for r in records + writes if r.get("finding"))
+    if explained and findings is not None:
+        lines += ["", "## Findings that explain this run", "", "| severity | finding | cells | upstream |", "|---|---|---|---|"]
+        rank = {s: i for i, s in enumerate(SEVERITIES)}
+        for fid, n in sorted(explained.items(), key=lambda kv: (rank.get(getattr(findings.by_id.get(kv[0]), "severity", ""), 9), -kv[1])):
+            f = findings.by_id.get(fid)
+            if f is None:
+                continue
+            link = f"[link]({f.upstream})" if f.upstream_link else "unreported"
+            lines.append(f"| {SEVERITY_TEXT[f.severity]} | `{f.id}`: {_md(f.title, 120)} | {n} | {link} |")
+    stale = (run.get("findings") or {}).get("stale") or {}
+    if stale:
+        lines += ["", "## Stale findings", ""] + [f"- `{k}`: {v}" for k, v in sorted(stale.items())]
     lines += ["", "| reader | " + " | ".join(OUTCOME_ORDER) + " |", "|---" * (len(OUTCOME_ORDER) + 1) + "|"]
     for reader, cc in counts(records, "reader").items():
         lines.append(f"| {reader} | " + " | ".join(str(cc.get(o, 0)) for o in OUTCOME_ORDER) + " |")
     na = run.get("not_available") or {}
     if na:
         lines += ["", "Not available in this run:", ""] + [f"- {k}: {v}" for k, v in sorted(na.items())]
-    if unexpected:
-        lines += ["", "## Unexpected", "", "| cell | outcome | expected | message |", "|---|---|---|---|"]
-        for r in unexpected[:200]:
-            msg = (r.get("diagnosis") or r.get("message") or "").replace("|", "\\|").replace("\n", " ")[:200]
-            lines.append(f"| {r['writer']}/{r['case']}/{r['store']}/{r['reader']} | {r['outcome']} | {r['expected']} | {msg} |")
-        if len(unexpected) > 200:
-            lines.append(f"| ... {len(unexpected) - 200} more | | | |")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,365 +1,205 @@
 """A run: the pipeline matrix -> cases -> generate -> publish -> read -> verify -> results -> report.
 
-`Session` holds what a run needs (environments, workers, stores, datasets) so
-that both the CLI and the pytest plugin drive the same code: `prepare()` sets
-up, generates and publishes; `run_cell()` reads and judges one cell;
-`finish()` writes the artifacts. Stores and workers are always stopped, also
-on Ctrl-C.
+`Session` puts the stages together for one plan (harness/plan.py): the
+adapters (harness/adapters.py), the endpoints (StoreSet), the datasets
+(harness/generate.py), publishing (harness/publish.py) and the run directory
+(harness/artifacts.py). The CLI reads every cell of the plan in parallel; the
+pytest plugin asks for one cell at a time through the same `read()`. Adapters
+and endpoints are always stopped, also on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import platform
 import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .cases import Case, select, store_sensitive
-from .environments import NotAvailable, adapter_stamp, setup
-from .expectations import Expectations
-from .generate import Dataset, DatasetCache, write_dataset
-from .matrix import ROOT, ConfigError, ImplVersion, Matrix, did_you_mean, load_matrix, matrix_digest
+from .adapters import Adapters
+from .artifacts import RunDir, render
+from .cases import Case
+from .findings import Findings
+from .generate import Dataset, DatasetCache, Datasets
+from .judge import judge_cell, judge_write
+from .launchers import AdapterDirs, make_launcher
+from .matrix import matrix_digest
+from .plan import Plan, PlannedCell, Selection, make_plan
 from .progress import Progress
-from .read import Cell, Outcome, read_cell
+from .publish import Publisher, dataset_key
+from .read import Cell, Outcome, read_with_retries
 from .reference import ReferenceStore
-from .results import ResultsLog, cell_key, latest_records, load_jsonl, write_junit, write_summary
-from .stores import Store, StoreUnavailable, first_chunk_key, make_store, s3_key
-from .workers import WorkerError, WorkerPool
+from .stores import StoreSet
+
+RETRIES = 2  # an unexpected outcome is read this many more times: flaky or not
 
 
 @dataclass
 class RunOptions:
-    matrix: str | None = None
-    profile: str | None = None
-    writers: list[str] | None = None
-    readers: list[str] | None = None
-    cases: list[str] | None = None
-    stores: list[str] | None = None
+    selection: Selection
     jobs: int = max(1, os.cpu_count() or 1)
     out: str | None = None
-    expectations: str | None = None
+    findings: str | None = None
     resume: bool = False
     quiet: bool = False
-    write_mode: str = "local"  # "native": writers also write straight into each S3 store
-
-
-@dataclass
-class Plan:
-    matrix: Matrix
-    profile: str
-    cases: list[Case]
-    writers: list[ImplVersion]
-    readers: list[ImplVersion]
-    stores: list[str]
-    access: list[str] | None = None
-
-
-def make_plan(opts: RunOptions) -> Plan:
-    m = load_matrix(opts.matrix)
-    pname = opts.profile or m.default_profile
-    if pname not in m.profiles:
-        raise ConfigError(f"unknown profile {pname!r}" + did_you_mean(pname, m.profiles)
-                          + f"; profiles: {', '.join(m.profiles)}")
-    prof = m.profiles[pname]
-    patterns = opts.cases or prof.cases
-    cases = select(patterns, prof.tier if not opts.cases else "full")
-    if not cases:
-        from .cases import catalogue
-
-        hint = did_you_mean(patterns[0], catalogue()) if patterns else ""
-        raise ConfigError(f"no case matches {patterns}{hint}; see `zarr-conformance list cases`")
-    stores = opts.stores or prof.stores or list(m.stores)
-    for s in stores:
-        if s not in m.stores:
-            raise ConfigError(f"unknown store {s!r}" + did_you_mean(s, m.stores) + f"; stores: {', '.join(m.stores)}")
-    writers = m.resolve_impls(opts.writers or prof.writers, "writer")
-    readers = m.resolve_impls(opts.readers or prof.readers, "reader")
-    # A profile's access restriction goes with its own store list: stores named on the
-    # command line are read in every access mode they define.
-    access = None if opts.stores else prof.access
-    return Plan(m, pname, cases, writers, readers, stores, access)
-
-
-def default_out() -> Path:
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return ROOT / "reports" / stamp
+    runner: str = "local"
+    runner_options: dict | None = None
 
 
 class Session:
-    def __init__(self, opts: RunOptions, log=None):
+    def __init__(self, opts: RunOptions, log=None, plan: Plan | None = None):
         self.opts = opts
-        self.plan = make_plan(opts)
-        self.expectations = Expectations.load(opts.expectations)
-        self.out = Path(opts.out) if opts.out else default_out()
+        self.plan = plan or make_plan(opts.selection)
+        self.findings = Findings.load(opts.findings, set(self.plan.matrix.implementations))
+        self.run_dir = RunDir(opts.out, opts.resume)
         self.progress = Progress(quiet=opts.quiet)
         self.log = log or self.progress.log
-        self.not_available: dict[str, str] = dict(self.plan.matrix.unavailable())
-        self.hellos: dict[str, dict] = {}
-        self.stamps: dict[str, str] = {}
-        self.stores: dict[str, Store] = {}
-        self.store_info: dict[str, dict] = {}
-        self.pool: WorkerPool | None = None
-        self.datasets: list[Dataset] = []
-        self.native_datasets: list[Dataset] = []
+        self.cache = DatasetCache()
+        self.refs = ReferenceStore(self.cache.root.parent / "reference")
+        self.scratch = Path(tempfile.mkdtemp(prefix="zc-scratch-"))
+        dirs = AdapterDirs(datasets=self.cache.root, reference=self.refs.root, staging=self.cache.staging,
+                           scratch=self.scratch)
+        for d in (dirs.datasets, dirs.reference, dirs.staging):
+            d.mkdir(parents=True, exist_ok=True)
+        self.launcher = make_launcher(opts.runner, dirs, **(opts.runner_options or {}))
+        self.adapters = Adapters(self.plan.impls(), self.launcher, self.run_dir.path / "logs", self.log, opts.jobs)
+        self.stores = StoreSet(self.plan.stores, self.plan.matrix.stores, self.plan.matrix.minio_version, self.log)
+        self.publisher = Publisher(self.stores)
+        self.datasets: Datasets | None = None
         self.timings: dict[str, float] = {}
         self.started = dt.datetime.now(dt.timezone.utc)
-        self.results: ResultsLog | None = None
-        self.refs = ReferenceStore(DatasetCache().root.parent / "reference")
         self._ref_hash: dict[str, str] = {}
-        self._done: set = set()
-        self.cache = DatasetCache()
-        self.writes_log: ResultsLog | None = None
-        self._lock = threading.Lock()
-        self._ds_locks: dict[tuple, threading.Lock] = {}
-        self._datasets: dict[tuple, Dataset] = {}
-        self._published: set = set()
-        self._denied: dict[tuple, str | None] = {}
+        self._hash_lock = threading.Lock()
         self.stopping = False
 
-    # --- preparation -----------------------------------------------------------
-    def impls(self) -> list[ImplVersion]:
-        seen = {}
-        for iv in self.plan.writers + self.plan.readers:
-            seen.setdefault(iv.id, iv)
-        return list(seen.values())
+    @property
+    def out(self) -> Path:
+        return self.run_dir.path
+
+    @property
+    def not_available(self) -> dict[str, str]:
+        return {**self.plan.matrix.unavailable(), **self.adapters.not_available, **self.stores.not_available}
 
     def _timed(self, name: str, t0: float) -> None:
-        self.timings[name] = round(time.perf_counter() - t0, 3)
+        self.timings[name] = round(self.timings.get(name, 0) + time.perf_counter() - t0, 3)
 
+    # --- start ---------------------------------------------------------------------
     def start(self) -> None:
-        """Set up environments, start one worker per implementation and the stores."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        self._link_latest()
-        if self.opts.resume:
-            self._done = {cell_key(r) for r in load_jsonl(self.out / "results.jsonl")}
-            self.log(f"resuming: {len(self._done)} cells already in {self.out / 'results.jsonl'}")
-        elif (self.out / "results.jsonl").exists():
-            (self.out / "results.jsonl").unlink()
-        self.results = ResultsLog(self.out / "results.jsonl")
-        self.writes_log = ResultsLog(self.out / "writes.jsonl")
+        """Open the run directory, set up and start the adapters, start the endpoints."""
+        self.run_dir.open(self.log)
         t0 = time.perf_counter()
-        envs = {}
-        for iv in self.impls():
-            try:
-                envs[iv.id] = setup(iv, log=self.log)
-                self.stamps[iv.id] = adapter_stamp(iv)
-            except NotAvailable as exc:
-                self.not_available[iv.id] = str(exc)
-                self.log(f"[yellow]not available[/]: {iv.id}: {exc}")
-        self._timed("setup", t0)
-        self.pool = WorkerPool(envs, self.out / "logs")
+        self.adapters.start()
+        self._timed("start_adapters", t0)
+        self.datasets = Datasets(self.adapters.pool, self.cache, self.refs, self.adapters.stamps, self._log_write)
         t0 = time.perf_counter()
-        self._hello_all(envs)
-        self._timed("start_workers", t0)
-        t0 = time.perf_counter()
-        for name in self.plan.stores:
-            spec = self.plan.matrix.stores[name]
-            if self.plan.access:
-                spec = spec.model_copy(update={"access": [a for a in spec.access if a in self.plan.access]})
-            store = make_store(name, spec, self.plan.matrix.minio_version)
-            try:
-                store.start(Path(tempfile.gettempdir()))
-            except Exception as exc:  # an endpoint that cannot start: say so, go on without it
-                why = str(exc) if isinstance(exc, StoreUnavailable) else f"{type(exc).__name__}: {exc}"
-                self.not_available[f"store:{name}"] = why
-                self.log(f"[yellow]store {name} not available[/]: {why}")
-                store.stop()
-                continue
-            self.stores[name] = store
-            self._record_store(store)
-            for mode, why in store.unavailable_modes.items():
-                self.log(f"[yellow]{name} cannot produce access mode {mode}[/]: {why}")
+        self.stores.start()
         self._timed("start_stores", t0)
 
-    def _record_store(self, store: Store) -> None:
-        self.store_info[store.name] = {"kind": store.kind, "version": store.version(), "access": store.access_modes,
-                                       "semantics": store.semantics, "unavailable_modes": store.unavailable_modes}
+    def _log_write(self, ds: Dataset) -> None:
+        rec = {"writer": ds.writer.id, "writer_version": self.adapters.version_of(ds.writer), "case": ds.case.id,
+               "format": ds.case.format, "status": ds.write_outcome,
+               "message": ds.message or "; ".join(ds.faults), "faults": ds.faults,
+               "cached": ds.cached, "duration_ms": round(ds.duration_ms, 2)}
+        if ds.ok and not ds.store:  # where it sits in the dataset cache (for reproducers)
+            rec["dataset"] = ds.path.relative_to(self.cache.root).as_posix()
+        if ds.store:
+            rec.update(store=ds.store, write_mode="native")
+        rec.update(judge_write(rec, self.findings).fields())
+        self.run_dir.writes.append(rec)
+
+    # --- generate & publish -----------------------------------------------------------
+    def generate(self) -> list[Dataset]:
+        """Every write of the plan, in parallel (cached datasets are found, not written)."""
+        t0 = time.perf_counter()
+        jobs = [(w, c) for w, c in self.plan.writes() if self.adapters.available(w)]
+        native = [(w, c, self.stores.stores[s]) for s in self.plan.native_stores() if s in self.stores.stores
+                  for w, c in self.plan.writes() if self.adapters.available(w)]
+        bar = self.progress.phase("generate", len(jobs) + len(native))
+
+        def one(w, c, store=None):
+            ds = self.datasets.ensure_native(w, c, store) if store else self.datasets.ensure(w, c)
+            bar.advance(ds.write_outcome if not ds.cached else f"{ds.write_outcome} (cached)")
+            return ds
+
+        try:
+            return self._parallel(one, jobs + native)
+        finally:
+            bar.done()
+            self._timed("generate", t0)
 
     def prepare(self) -> None:
         self.start()
-        self.generate()
-        self.publish()
-        if self.opts.write_mode == "native":
-            self.generate_native()
-
-    def _link_latest(self) -> None:
-        latest = ROOT / "reports" / "latest"
-        if self.out.parent == latest.parent:
-            try:
-                if latest.is_symlink() or latest.exists():
-                    latest.unlink()
-                latest.symlink_to(self.out.name)
-            except OSError:
-                pass
-
-    def _hello_all(self, envs) -> None:
-        def hello(impl_id):
-            w = self.pool.acquire(impl_id)
-            self.pool.release(w)
-            return w.hello
-
-        with ThreadPoolExecutor(max(1, self.opts.jobs)) as ex:
-            futs = {ex.submit(hello, i): i for i in envs}
-            for fut in as_completed(futs):
-                impl_id = futs[fut]
-                try:
-                    self.hellos[impl_id] = fut.result()
-                except (WorkerError, OSError) as exc:
-                    self.not_available[impl_id] = f"adapter does not start: {exc}"
-                    self.log(f"[yellow]not available[/]: {impl_id}: {exc}")
-
-    def available(self, ivs: list[ImplVersion]) -> list[ImplVersion]:
-        return [iv for iv in ivs if iv.id in self.hellos]
-
-    def version_of(self, iv: ImplVersion) -> str:
-        return self.hellos.get(iv.id, {}).get("version", iv.version)
-
-    # --- generate & publish --------------------------------------------------------
-    def ensure_dataset(self, w: ImplVersion, c: Case) -> Dataset:
-        """The dataset of writer w for case c: from the cache, or written now (once)."""
-        key = (w.id, c.id)
-        with self._lock:
-            lock = self._ds_locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self._datasets:
-                ds = write_dataset(self.pool, self.cache, self.refs, w, self.stamps[w.id], c)
-                self.writes_log.append({"writer": w.id, "writer_version": self.version_of(w), "case": c.id,
-                                        "format": c.format, "status": ds.status, "message": ds.message,
-                                        "cached": ds.cached, "duration_ms": round(ds.duration_ms, 2)})
-                self._datasets[key] = ds
-            return self._datasets[key]
-
-    def generate(self) -> None:
+        datasets = self.generate()
         t0 = time.perf_counter()
-        jobs = [(w, c) for w in self.available(self.plan.writers) for c in self.plan.cases]
-        bar = self.progress.phase("generate", len(jobs))
-
-        def one(w, c):
-            ds = self.ensure_dataset(w, c)
-            bar.advance(ds.status if not ds.cached else f"{ds.status} (cached)")
-            return ds
-
-        try:
-            self.datasets = self._parallel(one, jobs)
-        finally:
-            bar.done()
-        self._timed("generate", t0)
-
-    def ensure_native(self, w: ImplVersion, c: Case, store: Store) -> Dataset:
-        """Writer w writes case c straight into the S3 store through its own S3 support."""
-        key = s3_key("native", w.id, c.id)
-        target = store.target(None, key, "signed")
-        t0 = time.perf_counter()
-        req = {"op": "write", "case": c.to_json(), "data": str(self.refs.ensure(c)), "target": target}
-        try:
-            resp = self.pool.call(w.id, req)
-            status, message = resp["status"], resp.get("error", "")
-        except WorkerError as exc:
-            status, message = exc.outcome, str(exc)
-        ds = Dataset(w, c, Path(), status, message, duration_ms=(time.perf_counter() - t0) * 1000,
-                     store=store.name, key=key)
-        self.writes_log.append({"writer": w.id, "writer_version": self.version_of(w), "case": c.id, "format": c.format,
-                                "store": store.name, "write_mode": "native", "status": ds.status,
-                                "message": ds.message, "cached": False, "duration_ms": round(ds.duration_ms, 2)})
-        return ds
-
-    def generate_native(self) -> None:
-        t0 = time.perf_counter()
-        s3 = [s for s in self.stores.values() if s.kind.startswith("s3-")]
-        jobs = [(w, c, s) for s in s3 for w in self.available(self.plan.writers) for c in self.plan.cases]
-        bar = self.progress.phase("write natively into S3", len(jobs))
-
-        def one(w, c, s):
-            ds = self.ensure_native(w, c, s)
-            bar.advance(ds.status)
-            return ds
-
-        try:
-            self.native_datasets = self._parallel(one, jobs)
-        finally:
-            bar.done()
-        self._timed("generate_native", t0)
-
-    def dataset_key(self, ds: Dataset) -> str:
-        if ds.key:
-            return ds.key
-        return s3_key("datasets", ds.writer.id, ds.case.id)
-
-    def access_applies(self, ds: Dataset, access: str) -> bool:
-        """Every case is read signed; the other access modes read the store-sensitive cases."""
-        if access == "signed":
-            return True
-        if not store_sensitive(ds.case):
-            return False
-        return access != "forbidden-chunk" or self.denied_key(ds) is not None
-
-    def denied_key(self, ds: Dataset) -> str | None:
-        """The chunk denied in forbidden-chunk; found once per dataset (it walks the dataset's files)."""
-        key = (ds.writer.id, ds.case.id)
-        if key not in self._denied:
-            self._denied[key] = first_chunk_key(ds.path, ds.case.path) if ds.ok else None
-        return self._denied[key]
-
-    def ensure_published(self, ds: Dataset, store: Store, access: str) -> None:
-        if store.kind == "local" or not ds.ok or not self.access_applies(ds, access):
-            return
-        key = (ds.writer.id, ds.case.id, store.name, access)
-        with self._lock:
-            lock = self._ds_locks.setdefault(key, threading.Lock())
-        with lock:
-            if key not in self._published:
-                deny = self.denied_key(ds) if access == "forbidden-chunk" else None
-                store.publish(ds.path, self.dataset_key(ds), access, deny)
-                self._published.add(key)
-
-    def publish(self) -> None:
-        t0 = time.perf_counter()
-        ok = [d for d in self.datasets if d.ok]
-        for name, store in self.stores.items():
-            if store.kind == "local":
-                continue
-            jobs = [(d, a) for a in store.access_modes for d in ok if self.access_applies(d, a)]
-            bar = self.progress.phase(f"publish {name}", len(jobs))
-            try:
-                with ThreadPoolExecutor(4) as ex:
-                    for _ in ex.map(lambda job: self.ensure_published(job[0], store, job[1]), jobs):
-                        bar.advance("ok")
-                store.finish_publishing()
-                self._record_store(store)
-            finally:
-                bar.done()
+        self.publisher.publish_all(datasets, self.progress)
         self._timed("publish", t0)
 
-    # --- cells -----------------------------------------------------------------------
-    def cells(self) -> list[Cell]:
-        out = []
-        readers = self.available(self.plan.readers)
-        for ds in self.datasets + self.native_datasets:
-            if ds.status == "unsupported":
-                continue  # a declared gap of the writer: listed in writes.jsonl and the report
-            for name, store in self.stores.items():
-                if ds.store and ds.store != name:
-                    continue
-                for access in (["signed"] if ds.store else store.access_modes):
-                    if not self.access_applies(ds, access):
-                        continue
-                    for r in readers:
-                        out.append(Cell(ds, store, access, r, self.dataset_key(ds)))
-        return out
-
+    # --- read one cell ----------------------------------------------------------------------
     def expected_hash(self, case: Case) -> str:
-        if case.id not in self._ref_hash:
-            self._ref_hash[case.id] = self.refs.hash(case)
-        return self._ref_hash[case.id]
+        with self._hash_lock:
+            if case.id not in self._ref_hash:
+                self._ref_hash[case.id] = self.refs.hash(case)
+            return self._ref_hash[case.id]
 
+    def _skip_reason(self, cell: PlannedCell) -> str | None:
+        for iv, role in ((cell.writer, "writer"), (cell.reader, "reader")):
+            if not self.adapters.available(iv):
+                return f"{role} {iv.id} not available: {self.not_available.get(iv.id, 'not started')}"
+        return self.stores.why_not(cell.store, cell.access)
+
+    def read(self, cell: PlannedCell) -> dict | None:
+        """Read and judge one planned cell, append its record, return it (None when interrupted)."""
+        why = self._skip_reason(cell)
+        ds = None
+        if why is None:
+            store = self.stores.stores[cell.store]
+            ds = self.datasets.ensure_native(cell.writer, cell.case, store) if cell.native else \
+                self.datasets.ensure(cell.writer, cell.case)
+            if ds.status == "unsupported":
+                why = f"writer {cell.writer.id} does not write this: {ds.message}"
+        if why is not None:
+            outcome = Outcome("skipped", why)
+        else:
+            self.publisher.ensure(ds, store, cell.access)
+            runtime = Cell(ds, store, cell.access, cell.reader, dataset_key(ds))
+            facts = {**cell.ident(), "format": cell.case.format, "write_mode": "native" if cell.native else "local",
+                     "writer_version": self.adapters.version_of(cell.writer),
+                     "reader_version": self.adapters.version_of(cell.reader)}
+
+            def unexpected(o: Outcome) -> bool:
+                rec = {**facts, "outcome": o.outcome, "message": o.message, "diagnosis": o.diagnosis,
+                       "dataset_fault": "; ".join(ds.faults)}
+                return judge_cell(rec, self.findings).unexpected
+
+            outcome = read_with_retries(self.adapters.pool, runtime, self.expected_hash(cell.case),
+                                        retry_if=unexpected, retries=RETRIES)
+        if self.stopping:
+            return None  # interrupted: the workers were killed under this cell, its outcome means nothing
+        rec = {
+            **cell.ident(),
+            "write_mode": "native" if cell.native else "local",
+            "writer_version": self.adapters.version_of(cell.writer),
+            "reader_version": self.adapters.version_of(cell.reader),
+            "format": cell.case.format,
+            "outcome": outcome.outcome,
+            "attempts": outcome.attempts,
+            "message": outcome.message,
+            "diagnosis": outcome.diagnosis,
+            "dataset_fault": "; ".join(ds.faults) if ds is not None else "",
+            "duration_ms": round(outcome.duration_ms, 2),
+            "reader_elapsed_ms": outcome.reader_elapsed_ms,
+        }
+        rec.update(judge_cell(rec, self.findings).fields())
+        self.run_dir.results.append(rec)
+        return rec
+
+    # --- read them all ---------------------------------------------------------------------
     def _parallel(self, fn, jobs: list[tuple]) -> list:
         """fn(*job) for every job on --jobs threads, in order. On Ctrl-C the queued jobs are
         dropped at once (not run to the end) and the in-flight ones are discarded."""
@@ -374,40 +214,15 @@ class Session:
         finally:
             ex.shutdown(wait=False)
 
-    def run_cell(self, cell: Cell) -> dict | None:
-        outcome: Outcome = read_cell(self.pool, cell, self.expected_hash(cell.dataset.case))
-        if self.stopping:
-            return None  # interrupted: the workers were killed under this cell, its outcome means nothing
-        ident = cell.ident()
-        expected, unexpected, entry = self.expectations.judge(ident, outcome.outcome)
-        rec = {
-            **ident,
-            "write_mode": "native" if cell.dataset.store else "local",
-            "writer_version": self.version_of(cell.dataset.writer),
-            "reader_version": self.version_of(cell.reader),
-            "format": cell.dataset.case.format,
-            "outcome": outcome.outcome,
-            "expected": expected,
-            "unexpected": unexpected,
-            "message": outcome.message,
-            "diagnosis": outcome.diagnosis,
-            "reason": entry.reason if entry else "",
-            "link": entry.link if entry else "",
-            "duration_ms": round(outcome.duration_ms, 2),
-            "reader_elapsed_ms": outcome.reader_elapsed_ms,
-        }
-        self.results.append(rec)
-        return rec
-
-    def run_all(self) -> None:
+    def read_all(self) -> None:
         t0 = time.perf_counter()
-        todo = [c for c in self.cells() if tuple(c.ident()[k] for k in ("writer", "case", "store", "access", "reader")) not in self._done]
+        todo = [c for c in self.plan.cells if c.key not in self.run_dir.done]
         # Interleave readers so that every implementation's workers stay busy.
-        todo.sort(key=lambda c: (c.dataset.case.id, c.dataset.writer.id, c.store.name))
+        todo.sort(key=lambda c: (c.case.id, c.writer.id, c.store_column, c.access))
         bar = self.progress.phase("read", len(todo))
 
         def one(cell):
-            rec = self.run_cell(cell)
+            rec = self.read(cell)
             if rec is not None:
                 bar.advance(rec["outcome"], unexpected=rec["unexpected"])
 
@@ -417,67 +232,60 @@ class Session:
             bar.done()
             self._timed("read", t0)
 
-    # --- artifacts -----------------------------------------------------------------
+    # --- finish ----------------------------------------------------------------------------------
     def run_info(self) -> dict:
+        sel = self.opts.selection
         return {
             "harness": {"name": "zarr-conformance", "version": __version__},
             "started": self.started.isoformat(timespec="seconds"),
             "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "command": sys.argv,
             "profile": self.plan.profile,
-            "matrix": {"path": str(self.opts.matrix or "matrix.yaml"), "sha256_16": matrix_digest(self.opts.matrix)},
-            "expectations": str(self.opts.expectations or ""),
+            "matrix": {"path": str(Path(sel.matrix).resolve()) if sel.matrix else "matrix.yaml",
+                       "sha256_16": matrix_digest(sel.matrix)},
+            "findings": {"path": str(self.opts.findings or "")},
+            "runner": self.launcher.name,
             "jobs": self.opts.jobs,
-            "write_mode": self.opts.write_mode,
+            "write_mode": sel.write_mode,
+            "cells_planned": len(self.plan.cells),
             "cases": [c.id for c in self.plan.cases],
             "writers": [w.id for w in self.plan.writers],
             "readers": [r.id for r in self.plan.readers],
-            "implementations": self.hellos,
-            "worker_starts": dict(self.pool.starts) if self.pool else {},
+            "implementations": self.adapters.hellos,
+            "worker_starts": dict(self.adapters.pool.starts) if self.adapters.pool else {},
             "not_available": self.not_available,
-            "stores": self.store_info,
+            "stores": self.stores.info,
             "platform": {"os": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
             "timings_s": self.timings,
         }
 
-    def finish(self) -> dict:
-        for log in (self.results, self.writes_log):
-            if log:
-                log.close()
-        self.results = self.writes_log = None
-        info = self.run_info()
-        records = latest_records(load_jsonl(self.out / "results.jsonl"))
-        info["counts"] = {o: sum(1 for r in records if r["outcome"] == o) for o in
-                          sorted({r["outcome"] for r in records})}
-        info["unexpected"] = sum(1 for r in records if r.get("unexpected"))
-        (self.out / "run.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
-        write_junit(records, self.out / "junit.xml")
-        write_summary(records, info, self.out / "summary.md")
-        from .report import write_report
-
-        write_report(self.out)
-        return info
-
     def close(self) -> None:
-        if self.pool:
-            self.pool.close()
-        for s in self.stores.values():
-            s.stop()
-        self.stores = {}
+        """Stop adapters and endpoints (idempotent; safe after a failed start)."""
+        self.adapters.close()
+        self.stores.stop()
+        import shutil
+
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def finish(self) -> dict:
+        self.run_dir.close()
+        from .artifacts import load_run
+
+        records, writes, _ = load_run(self.out)
+        return render(self.out, records, writes, self.run_info(), self.findings)
 
 
 def run(opts: RunOptions) -> int:
     """The CLI's `run`: exit 0 when every outcome is as expected, 1 otherwise."""
     session = Session(opts)
-    info = None
     try:
         session.prepare()
-        session.run_all()
+        session.read_all()
     except KeyboardInterrupt:
         session.log("[red]interrupted[/]: results so far are kept; continue with --resume --out " + str(session.out))
         raise
     finally:
         session.close()
         info = session.finish()
-    session.progress.final(info, session.out)
-    return 1 if info["unexpected"] else 0
+        session.progress.final(info, session.out)
+    return 1 if info["unexpected"] or info["unexpected_writes"] else 0

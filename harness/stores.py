@@ -391,3 +391,49 @@ def make_store(name: str, spec: StoreSpec, minio_version: str | None = None) -> 
     if isinstance(store, MinioS3Store):
         store.minio_version = minio_version
     return store
+
+
+class StoreSet:
+    """The endpoints of a plan: started together, recorded in run.json, always stopped together."""
+
+    def __init__(self, plan_stores: dict[str, list[str]], specs: dict[str, StoreSpec], minio_version: str | None,
+                 log=print):
+        self.wanted, self.specs, self.minio_version, self.log = plan_stores, specs, minio_version, log
+        self.stores: dict[str, Store] = {}
+        self.info: dict[str, dict] = {}
+        self.not_available: dict[str, str] = {}
+
+    def start(self, workdir: Path | None = None) -> None:
+        for name, modes in self.wanted.items():
+            spec = self.specs[name].model_copy(update={"access": modes})
+            store = make_store(name, spec, self.minio_version)
+            try:
+                store.start(workdir or Path(tempfile.gettempdir()))
+            except Exception as exc:  # an endpoint that cannot start: say so, go on without it
+                why = str(exc) if isinstance(exc, StoreUnavailable) else f"{type(exc).__name__}: {exc}"
+                self.not_available[f"store:{name}"] = why
+                self.log(f"[yellow]store {name} not available[/]: {why}")
+                store.stop()
+                continue
+            self.stores[name] = store
+            self.record(store)
+            for mode, why in store.unavailable_modes.items():
+                self.log(f"[yellow]{name} cannot produce access mode {mode}[/]: {why}")
+
+    def record(self, store: Store) -> None:
+        self.info[store.name] = {"kind": store.kind, "version": store.version(), "access": store.access_modes,
+                                 "semantics": store.semantics, "unavailable_modes": store.unavailable_modes}
+
+    def why_not(self, name: str, access: str) -> str | None:
+        """Why cells of this store and access mode cannot be read in this run (None: they can)."""
+        if name not in self.stores:
+            return f"store {name} not available: {self.not_available.get('store:' + name, 'not started')}"
+        store = self.stores[name]
+        if access not in store.access_modes:
+            return f"{name} cannot produce access mode {access}: {store.unavailable_modes.get(access, 'not configured')}"
+        return None
+
+    def stop(self) -> None:
+        for s in self.stores.values():
+            s.stop()
+        self.stores = {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zc_adapter.canonical import fill_equal, fill_from_json, from_canonical_bytes, numpy_dtype
+from zc_canonical import fill_equal, fill_from_json, from_canonical_bytes, numpy_dtype
 
 from .cases import Case
 

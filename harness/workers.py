@@ -1,9 +1,11 @@
 """Persistent adapter workers speaking protocol v1, and a pool of them.
 
-A worker is one adapter process. Requests go out one at a time; a reader
-thread turns stdout lines into a queue so that every wait has a timeout. A
-worker that times out, dies or breaks the protocol is killed (its whole
-process group) and replaced; only the request in flight is affected.
+A worker is one adapter process, started by a launcher (harness/launchers.py:
+a host process or a container). Requests go out one at a time, with their
+paths in the adapter's view; a reader thread turns stdout lines into a queue
+so that every wait has a timeout. A worker that times out, dies or breaks the
+protocol is killed (through its launcher: the whole process group, or the
+container) and replaced; only the request in flight is affected.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import itertools
 import json
 import os
 import queue
-import signal
 import subprocess
 import threading
 import time
@@ -20,6 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from .environments import Environment
+from .launchers import AdapterProcess, Launcher, LocalLauncher, PathNotVisible
 
 PROTOCOL = 1
 HELLO_TIMEOUT = 120.0  # first start may import heavy libraries or start a JVM
@@ -37,16 +39,21 @@ class WorkerCrash(WorkerError):
     outcome = "crash"
 
 
+class HarnessError(Exception):
+    """The harness could not make a request (a bug of ours): it stops the run, it is never a verdict."""
+
+
 _EOF = object()
 _ids = itertools.count(1)
 
 
 class Worker:
-    def __init__(self, environment: Environment, log_dir: Path | None = None):
+    def __init__(self, environment: Environment, log_dir: Path | None = None, launcher: Launcher | None = None):
         self.environment = environment
         self.impl = environment.impl
         self.log_dir = log_dir
-        self.proc: subprocess.Popen | None = None
+        self.launcher = launcher or LocalLauncher()
+        self.proc: AdapterProcess | None = None
         self.hello: dict = {}
         self._lines: queue.Queue = queue.Queue()
         self._stderr_path: Path | None = None
@@ -59,10 +66,7 @@ class Worker:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             self._stderr_path = self.log_dir / f"{self.impl.id}.{os.getpid()}.{next(_ids)}.stderr.log"
             stderr = open(self._stderr_path, "wb")
-        self.proc = subprocess.Popen(
-            self.environment.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-            env=self.environment.env, start_new_session=True, bufsize=0,
-        )
+        self.proc = self.launcher.spawn(self.environment, stderr)
         if stderr is not subprocess.DEVNULL:
             stderr.close()
         threading.Thread(target=self._pump, args=(self.proc.stdout, self._lines), daemon=True).start()
@@ -86,11 +90,8 @@ class Worker:
         return self.proc is not None and self.proc.poll() is None
 
     def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        if self.proc:
+            self.proc.kill()
         if self.proc:
             try:
                 self.proc.wait(timeout=10)
@@ -150,6 +151,10 @@ class Worker:
 
     def request(self, req: dict, timeout: float | None = None) -> dict:
         req = {**req, "id": req.get("id") or f"r{next(_ids)}"}
+        try:
+            req = self.launcher.paths.request(req)
+        except PathNotVisible as exc:  # the harness's own mistake: never charged to the adapter
+            raise HarnessError(str(exc)) from None
         self.requests += 1
         resp = self._exchange(req, timeout or self.impl.timeout)
         if resp.get("status") not in ("ok", "error", "unsupported"):
@@ -161,14 +166,22 @@ class Worker:
 class WorkerPool:
     """Idle workers per implementation; a new one starts when none is idle."""
 
-    def __init__(self, environments: dict[str, Environment], log_dir: Path | None = None):
+    def __init__(self, environments: dict[str, Environment], log_dir: Path | None = None,
+                 launcher: Launcher | None = None):
         self.environments = environments
         self.log_dir = log_dir
+        self.launcher = launcher or LocalLauncher()
         self._idle: dict[str, list[Worker]] = defaultdict(list)
         self._all: list[Worker] = []
         self._lock = threading.Lock()
         self.hellos: dict[str, dict] = {}
         self.starts: dict[str, int] = defaultdict(int)
+
+    @property
+    def scratch(self) -> Path | None:
+        """A directory every adapter may write to (dumps), or None for the system's temporary directory."""
+        dirs = getattr(self.launcher, "dirs", None)
+        return dirs.scratch if dirs else None
 
     def acquire(self, impl_id: str) -> Worker:
         with self._lock:
@@ -176,7 +189,7 @@ class WorkerPool:
                 w = self._idle[impl_id].pop()
                 if w.alive():
                     return w
-        w = Worker(self.environments[impl_id], self.log_dir)
+        w = Worker(self.environments[impl_id], self.log_dir, self.launcher)
         with self._lock:
             self._all.append(w)
             self.starts[impl_id] += 1
@@ -205,3 +218,4 @@ class WorkerPool:
             t.start()
         for t in threads:
             t.join()
+        self.launcher.close()

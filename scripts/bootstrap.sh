@@ -9,7 +9,7 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; th
   echo "bootstrap: Python 3.11 or newer is needed as '$PY' (set PYTHON=...)" >&2
   exit 2
 fi
-stamp=$(cat requirements.lock pyproject.toml readers/python/pyproject.toml | sha256sum | cut -c1-16)
+stamp=$(cat requirements.lock pyproject.toml readers/python/pyproject.toml canonical/python/pyproject.toml | sha256sum | cut -c1-16)
 if [ -x .venv/bin/python ] && [ "$(cat .venv/.zc-stamp 2>/dev/null)" = "$stamp" ]; then
   exit 0
 fi
@@ -19,5 +19,5 @@ rm -rf .venv
 uv_pin=$(grep -E '^uv==' requirements.lock)
 .venv/bin/python -m pip install -q --disable-pip-version-check "$uv_pin"
 VIRTUAL_ENV=$PWD/.venv .venv/bin/uv pip install -q -r requirements.lock
-VIRTUAL_ENV=$PWD/.venv .venv/bin/uv pip install -q --no-deps -e . -e readers/python
+VIRTUAL_ENV=$PWD/.venv .venv/bin/uv pip install -q --no-deps -e . -e canonical/python -e readers/python
 echo "$stamp" > .venv/.zc-stamp

@@ -23,9 +23,26 @@ def fake_matrix():
     return FAKE_MATRIX
 
 
+def write_findings(directory, implementation, findings) -> Path:
+    """A findings directory with one file: findings/<implementation>.yaml."""
+    import yaml
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{implementation}.yaml"
+    path.write_text(yaml.safe_dump({"implementation": implementation, "findings": findings}, sort_keys=False))
+    return directory
+
+
+def finding(fid, title, outcomes, cells, **kw):
+    return {"id": fid, "title": title, "severity": kw.pop("severity", "wrong-values"), "outcomes": outcomes,
+            "upstream": kw.pop("upstream", "unreported"), "cells": cells, **kw}
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory, monkeypatch):
-    """Tests never touch the user's dataset cache (environments are shared: they are expensive)."""
+    """Tests never touch the user's dataset cache nor their reports/ (environments are shared: they are
+    expensive). A run without --out lands in a temporary reports directory."""
+    monkeypatch.setenv("ZC_REPORTS", str(tmp_path_factory.mktemp("reports")))
     cache = tmp_path_factory.mktemp("cache")
     envs = ROOT / ".cache" / "envs"
     envs.mkdir(parents=True, exist_ok=True)

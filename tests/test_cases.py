@@ -4,7 +4,7 @@ from collections import Counter
 
 from harness.cases import ALL_DTYPES, N5_DTYPES, V2_COMPRESSORS, V3_COMPRESSORS, N5_COMPRESSIONS, catalogue, select
 from harness.reference import reference_array
-from zc_adapter.canonical import canonical_bytes, from_canonical_bytes
+from zc_canonical import canonical_bytes, from_canonical_bytes
 from conftest import run_cli
 
 

@@ -16,7 +16,7 @@ IMPL = "zarr-python@3.1.6"
 def test_corrupted_chunk_is_a_mismatch(tmp_path, isolated_cache):
     out = tmp_path / "first"
     proc = run_cli("run", "--writers", IMPL, "--readers", IMPL, "--cases", CASE, "--stores", "local",
-                   "--out", out, "--no-expectations", "--quiet")
+                   "--out", out, "--no-findings", "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert [r["outcome"] for r in load_jsonl(out / "results.jsonl")] == ["pass"]
     # Corrupt one chunk of the cached dataset in place: same length, different bytes.
@@ -29,7 +29,7 @@ def test_corrupted_chunk_is_a_mismatch(tmp_path, isolated_cache):
 
     out2 = tmp_path / "second"
     proc = run_cli("run", "--writers", IMPL, "--readers", IMPL, "--cases", CASE, "--stores", "local",
-                   "--out", out2, "--no-expectations", "--quiet")
+                   "--out", out2, "--no-findings", "--quiet")
     assert proc.returncode == 1
     (rec,) = load_jsonl(out2 / "results.jsonl")
     assert rec["outcome"] == "mismatch" and rec["unexpected"]

@@ -8,7 +8,7 @@ import pytest
 from harness.environments import env_dir, setup
 from harness.matrix import load_matrix
 from harness.results import load_jsonl
-from conftest import run_cli
+from conftest import finding, run_cli, write_findings
 
 pytestmark = pytest.mark.adapters
 
@@ -35,14 +35,23 @@ def test_minimal_adapter_in_the_matrix(tmp_path):
         profiles:
           default: {{tier: smoke, stores: [local]}}
     """))
+    # Its declared gaps are findings like any other: without them they would be unexpected.
+    fdir = write_findings(tmp_path / "findings", "minimal-example", [
+        finding("minimal-no-strings", "the minimal example reads numeric data types only", ["unsupported"],
+                [{"dtype": ["string", "S*", "U*"]}], severity="unsupported")])
+    write_findings(fdir, "zarr-python", [
+        finding("zarr-python-3-writes-no-n5", "zarr-python 3 writes no N5", ["unsupported"], [{"format": "n5"}],
+                role="writer", versions=">=3", severity="unsupported")])
     out = tmp_path / "run"
     proc = run_cli("--matrix", matrix, "run", "--writers", "zarr-python", "--readers", "minimal-example",
                    "--cases", "v2/int16/*,v3/float64/zstd/*,v3/int16/shard-16x14,v2/string/zlib/edge,n5/int16/raw/edge",
-                   "--out", out, "--no-expectations", "--quiet")
+                   "--out", out, "--findings", fdir, "--quiet")
     recs = {r["case"]: r for r in load_jsonl(out / "results.jsonl")}
     assert recs["v3/int16/shard-16x14"]["outcome"] == "pass"
     assert recs["v3/float64/zstd/fill-nan"]["outcome"] == "pass"
     assert recs["v2/int16/zlib/sparse"]["outcome"] == "pass"
     assert recs["v2/string/zlib/edge"]["outcome"] == "unsupported"
-    assert "n5/int16/raw/edge" not in recs  # zarr-python 3 writes no N5: no dataset, no cell
+    # zarr-python 3 writes no N5: the cell is planned and skipped, with the writer's reason
+    assert recs["n5/int16/raw/edge"]["outcome"] == "skipped"
+    assert "does not write this" in recs["n5/int16/raw/edge"]["message"]
     assert proc.returncode == 0, proc.stderr

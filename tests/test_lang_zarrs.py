@@ -18,7 +18,7 @@ from harness.environments import ROOT, setup
 from harness.matrix import load_matrix
 from harness.reference import ReferenceStore
 from harness.workers import Worker
-from zc_adapter import canonical
+import zc_canonical as canonical
 
 pytestmark = [
     pytest.mark.adapters,

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from conftest import FAKE_MATRIX, ROOT
+from conftest import FAKE_MATRIX, ROOT, finding, write_findings
 
 
 def pytest_run(tmp_path, *args):
@@ -21,18 +21,18 @@ def test_items_ids_and_selection(tmp_path):
     assert len(ids) == 1, proc.stdout
 
 
-def test_outcomes_and_expectations(tmp_path):
-    exp = tmp_path / "exp.yaml"
-    exp.write_text(json.dumps([{"reader": "fake-transpose@*", "case": "v2/int16/zlib/edge", "outcome": "mismatch",
-                                "reason": "known: transposes"}]))
+def test_outcomes_and_findings(tmp_path):
+    fdir = write_findings(tmp_path / "findings", "fake-transpose", [
+        finding("fake-transposes", "the fake transposes 2-d arrays", ["mismatch"], [{"case": "v2/int16/zlib/edge"}])])
     out = tmp_path / "out"
     proc = pytest_run(tmp_path, "--zc-cases", "v2/int16/zlib/edge,v2/int16/zlib/3d-F", "--zc-readers",
-                      "fake,fake-transpose", "--zc-expectations", str(exp), "--zc-out", str(out), "-q", "-rA")
+                      "fake,fake-transpose", "--zc-findings", str(fdir), "--zc-out", str(out), "-q", "-rA")
     text = proc.stdout
     assert "3 passed, 1 xfailed" in text, text[-3000:]
     assert (out / "results.jsonl").exists() and (out / "report.html").exists()
-    # Without the expectation the mismatch fails with its diagnosis.
-    proc = pytest_run(tmp_path, "--zc-cases", "v2/int16/zlib/edge", "--zc-readers", "fake-transpose", "-q")
+    # Without the finding the mismatch fails with its diagnosis (and lands in a temporary reports/).
+    proc = pytest_run(tmp_path, "--zc-cases", "v2/int16/zlib/edge", "--zc-readers", "fake-transpose", "-q",
+                      "--zc-no-findings")
     assert proc.returncode == 1
     assert "mismatch" in proc.stdout and "transposed (axes reversed)" in proc.stdout
 

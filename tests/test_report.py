@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from conftest import FAKE_MATRIX, run_cli
+from conftest import FAKE_MATRIX, finding, run_cli, write_findings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -19,7 +19,7 @@ def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     proc = run_cli("--matrix", FAKE_MATRIX, "run", "--cases", "v2/int16/zlib/edge,v3/float64/zstd/edge,n5/int16/raw/edge,v3/int16/zstd/sparse",
                    "--writers", "fake", "--readers", "fake,fake-transpose", "--stores", "local,s3-moto",
-                   "--out", out, "--no-expectations", "--quiet")
+                   "--out", out, "--no-findings", "--quiet")
     assert proc.returncode == 1, proc.stderr
     return out
 
@@ -43,10 +43,27 @@ def test_report_is_self_contained(run_dir):
     assert "transposed (axes reversed)" in html
 
 
-def test_report_rerenders(run_dir):
+def test_report_rejudges_with_the_findings_of_now(run_dir, tmp_path):
+    """Editing a finding and re-rendering needs no new run: `report` judges the records again."""
     (run_dir / "report.html").unlink()
-    assert run_cli("report", run_dir).returncode == 0
-    assert (run_dir / "report.html").exists()
+    before = run_cli("report", run_dir, "--no-findings")
+    assert before.returncode == 1 and (run_dir / "report.html").exists()
+    assert json.loads((run_dir / "run.json").read_text())["unexpected"] == 11
+    fdir = write_findings(tmp_path / "findings", "fake-transpose", [
+        finding("fake-transposes", "the fake transposes 2-d arrays", ["mismatch"], [{"reader": "fake-transpose@*"}],
+                error="transposed (axes reversed)")])
+    after = run_cli("report", run_dir, "--findings", fdir)
+    assert after.returncode == 0, after.stdout + after.stderr
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["unexpected"] == 0 and run["findings"]["explaining"] == 1
+    html = (run_dir / "report.html").read_text()
+    assert "the fake transposes 2-d arrays" in html
+    assert "fake-transposes" in (run_dir / "summary.md").read_text()
+    # The finding narrowed to one format: the other formats' cells are unexpected again.
+    write_findings(fdir, "fake-transpose", [
+        finding("fake-transposes", "the fake transposes 2-d arrays", ["mismatch"], [{"format": "zarr2"}])])
+    assert run_cli("report", run_dir, "--findings", fdir).returncode == 1
+    assert 0 < json.loads((run_dir / "run.json").read_text())["unexpected"] < 11
 
 
 def dom(path, extra=()):

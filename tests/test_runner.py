@@ -10,7 +10,7 @@ import time
 import psutil
 
 from harness.results import load_jsonl
-from conftest import CLI, FAKE_MATRIX, ROOT, run_cli
+from conftest import CLI, FAKE_MATRIX, ROOT, finding, run_cli, write_findings
 
 CASES = "v2/int16/raw/edge,v3/float64/zstd/edge,v2/int16/zlib/edge"
 
@@ -23,7 +23,7 @@ def test_hang_crash_and_garbage_cost_only_their_cell(tmp_path):
     out = tmp_path / "run"
     proc = run_cli("--matrix", FAKE_MATRIX, "run", "--cases", CASES, "--writers", "fake", "--out", out,
                    "--readers", "fake,fake-hang,fake-crash,fake-garbage,fake-transpose",
-                   "--no-expectations", "-j", "2", "--quiet")
+                   "--no-findings", "-j", "2", "--quiet")
     assert proc.returncode == 1, proc.stderr  # unexpected outcomes
     recs = records(out)
     by = {(r["reader"], r["case"]): r for r in recs}
@@ -47,7 +47,7 @@ def test_hang_crash_and_garbage_cost_only_their_cell(tmp_path):
 def test_wrong_data_is_a_mismatch_with_diagnosis(tmp_path):
     out = tmp_path / "run"
     proc = run_cli("--matrix", FAKE_MATRIX, "run", "--cases", "v2/int16/zlib/edge,v2/int16/zlib/3d-F", "--writers", "fake",
-                   "--readers", "fake-transpose", "--out", out, "--no-expectations", "--quiet")
+                   "--readers", "fake-transpose", "--out", out, "--no-findings", "--quiet")
     assert proc.returncode == 1
     recs = {r["case"]: r for r in records(out)}
     assert recs["v2/int16/zlib/edge"]["outcome"] == "mismatch"
@@ -55,24 +55,20 @@ def test_wrong_data_is_a_mismatch_with_diagnosis(tmp_path):
     assert recs["v2/int16/zlib/3d-F"]["outcome"] == "pass"  # the fake transposes 2-d only
 
 
-def test_expectations_turn_known_failures_expected(tmp_path):
+def test_findings_turn_known_failures_expected(tmp_path):
     out = tmp_path / "run"
-    exp = tmp_path / "expectations.yaml"
-    exp.write_text(json.dumps([{"reader": "fake-transpose@*", "outcome": "mismatch",
-                                "reason": "the fake transposes 2-d arrays", "link": "https://example.org/1"}]))
+    fdir = write_findings(tmp_path / "findings", "fake-transpose", [
+        finding("fake-transposes-2d", "the fake transposes 2-d arrays", ["mismatch"], [{"format": "zarr2"}],
+                upstream="https://example.org/1")])
     proc = run_cli("--matrix", FAKE_MATRIX, "run", "--cases", "v2/int16/zlib/edge,v2/int16/zlib/3d-F",
-                   "--writers", "fake", "--readers", "fake-transpose", "--out", out, "--expectations", exp, "--quiet")
+                   "--writers", "fake", "--readers", "fake-transpose", "--out", out, "--findings", fdir, "--quiet")
     recs = {r["case"]: r for r in records(out)}
     assert recs["v2/int16/zlib/edge"]["unexpected"] is False
-    assert recs["v2/int16/zlib/edge"]["reason"] == "the fake transposes 2-d arrays"
-    # A cell expected to fail that passes is unexpected: the fix shows.
+    assert recs["v2/int16/zlib/edge"]["finding"] == "fake-transposes-2d"
+    # A cell a finding predicts to fail that passes is unexpected: the fix shows.
     assert recs["v2/int16/zlib/3d-F"]["unexpected"] is True
     assert proc.returncode == 1
-    # expectations update writes the run's failures back
-    new = tmp_path / "new.yaml"
-    assert run_cli("expectations", "update", out, "--file", new).returncode == 0
-    text = new.read_text()
-    assert "v2/int16/zlib/edge" in text and "mismatch" in text and "3d-F" not in text
+    assert "fake-transposes-2d" in (out / "summary.md").read_text()
 
 
 def _children_of(pid):
@@ -85,7 +81,7 @@ def _children_of(pid):
 def test_interrupted_run_resumes_and_leaves_no_process(tmp_path):
     out = tmp_path / "run"
     args = ["--matrix", FAKE_MATRIX, "run", "--profile", "smoke", "--stores", "local,s3-moto",
-            "--readers", "fake,fake-transpose", "--writers", "fake", "--out", out, "--no-expectations", "-j", "1"]
+            "--readers", "fake,fake-transpose", "--writers", "fake", "--out", out, "--no-findings", "-j", "1"]
     proc = subprocess.Popen([*CLI, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ})
     deadline = time.monotonic() + 120
@@ -120,7 +116,7 @@ def test_results_are_appended_as_cells_finish(tmp_path):
     """A run killed hard (SIGKILL) still leaves every finished cell in results.jsonl."""
     out = tmp_path / "run"
     args = ["--matrix", FAKE_MATRIX, "run", "--profile", "smoke", "--writers", "fake", "--readers", "fake",
-            "--out", out, "--no-expectations", "-j", "1", "--quiet"]
+            "--out", out, "--no-findings", "-j", "1", "--quiet"]
     proc = subprocess.Popen([*CLI, *map(str, args)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(records(out)) < 5:
@@ -139,7 +135,7 @@ def test_results_are_appended_as_cells_finish(tmp_path):
 def test_a_reader_that_reads_a_denied_chunk_as_fill_is_a_mismatch(tmp_path):
     out = tmp_path / "run"
     run_cli("--matrix", FAKE_MATRIX, "run", "--cases", "v3/int16/zstd/sparse", "--writers", "fake",
-            "--readers", "fake,fake-lenient", "--stores", "s3-moto", "--out", out, "--no-expectations", "--quiet")
+            "--readers", "fake,fake-lenient", "--stores", "s3-moto", "--out", out, "--no-findings", "--quiet")
     by = {(r["reader"], r["access"]): r for r in records(out)}
     assert by[("fake@good", "forbidden-chunk")]["outcome"] == "pass"
     assert "failed as it must" in by[("fake@good", "forbidden-chunk")]["message"]
@@ -152,7 +148,7 @@ def test_a_reader_that_reads_a_denied_chunk_as_fill_is_a_mismatch(tmp_path):
 def test_native_write_mode_writes_through_the_writers_s3_support(tmp_path):
     out = tmp_path / "run"
     run_cli("--matrix", FAKE_MATRIX, "run", "--cases", "v2/int16/zlib/edge", "--writers", "fake", "--readers", "fake",
-            "--stores", "local,s3-moto", "--write-mode", "native", "--out", out, "--no-expectations", "--quiet")
+            "--stores", "local,s3-moto", "--write-mode", "native", "--out", out, "--no-findings", "--quiet")
     by = {(r["store"], r["write_mode"]): r for r in records(out)}
     assert by[("s3-moto+native-write", "native")]["outcome"] == "pass"
     assert by[("s3-moto", "local")]["outcome"] == "pass" and by[("local", "local")]["outcome"] == "pass"

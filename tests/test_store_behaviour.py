@@ -57,7 +57,7 @@ def _alive(procs):
 def test_minio_and_moto_stop_on_ctrl_c(tmp_path):
     out = tmp_path / "run"
     args = [*CLI, "--matrix", ROOT / "tests" / "fixtures" / "matrix-fake.yaml", "run", "--stores",
-            "s3-moto,s3-minio", "--writers", "fake", "--readers", "fake", "--out", out, "--no-expectations", "-j", "1"]
+            "s3-moto,s3-minio", "--writers", "fake", "--readers", "fake", "--out", out, "--no-findings", "-j", "1"]
     proc = subprocess.Popen([str(a) for a in args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     kids = []
@@ -78,12 +78,16 @@ def test_minio_absent_is_reported_and_the_run_goes_on(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.run([*CLI, "--matrix", str(ROOT / "tests" / "fixtures" / "matrix-fake.yaml"), "run", "--stores",
                            "local,s3-minio", "--writers", "fake", "--readers", "fake", "--out", str(out),
-                           "--no-expectations", "-q"], cwd=ROOT, capture_output=True, text=True,
+                           "--no-findings", "-q"], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "ZC_TOOLS": str(tmp_path / "no-tools")}, timeout=300)
     assert proc.returncode == 0, proc.stderr
     run = json.loads((out / "run.json").read_text())
     assert "is not installed" in run["not_available"]["store:s3-minio"]
-    assert {json.loads(l)["store"] for l in (out / "results.jsonl").read_text().splitlines()} == {"local"}
+    recs = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert {r["store"] for r in recs if r["outcome"] != "skipped"} == {"local"}
+    # The store's cells are in the results, skipped with the reason, not silently gone.
+    minio = [r for r in recs if r["store"] == "s3-minio"]
+    assert minio and all(r["outcome"] == "skipped" and "not installed" in r["message"] for r in minio)
     assert "not available" in (out / "report.html").read_text()
 
 

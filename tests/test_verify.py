@@ -6,7 +6,7 @@ import pytest
 from harness.cases import catalogue
 from harness.reference import reference_array
 from harness.verify import check, diagnose, user_attributes
-from zc_adapter.canonical import canonical_bytes, canonical_hash, fill_equal
+from zc_canonical import canonical_bytes, canonical_hash, fill_equal
 
 
 def resp_for(case, arr, **over):

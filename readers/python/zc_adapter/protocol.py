@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import canonical
+import zc_canonical as canonical
 
 PROTOCOL = 1
 

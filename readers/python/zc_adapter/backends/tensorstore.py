@@ -44,7 +44,7 @@ import tempfile
 
 import numpy as np
 
-from .. import canonical
+import zc_canonical as canonical
 from ..chunks import chunk_regions
 from ..protocol import Backend, ReadResult, Unsupported
 

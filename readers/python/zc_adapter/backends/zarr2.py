@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import canonical
+import zc_canonical as canonical
 from ..chunks import write_present_chunks
 from ..protocol import Backend, ReadResult, Unsupported
 from .zarr3 import component_versions, s3_storage_options, target_url

@@ -26,7 +26,7 @@ from importlib import metadata
 
 import numpy as np
 
-from .. import canonical
+import zc_canonical as canonical
 from ..chunks import write_present_chunks
 from ..protocol import Backend, ReadResult, Unsupported
 

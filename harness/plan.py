@@ -1,0 +1,158 @@
+"""The plan: which cells a run reads, as a pure function of the matrix and a selection.
+
+`run`, the pytest plugin, `ci` and publishing all call `make_plan`, so they
+never disagree about what a run is. A cell is (writer, case, store, access
+mode, reader); the plan lists every cell the selection names, whether or not
+its dataset, implementation or store turns out to be available: those are
+recorded as `skipped` with the reason, so that nothing silently disappears.
+
+Which access modes read which cases is decided here from the case alone:
+every case is read `signed`; the other modes read the store-sensitive cases
+(sparse arrays, shards, '/' separators, keys that need escaping), and
+`forbidden-chunk` only those with at least one stored chunk to deny.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .cases import Case, catalogue, select, store_sensitive
+from .findings import CellFacts, Finding, Findings
+from .matrix import ConfigError, ImplVersion, Matrix, did_you_mean, load_matrix
+
+WRITE_MODES = ("local", "native")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a user asked for: a profile and its narrowing by the command line (or pytest options)."""
+
+    matrix: str | None = None
+    profile: str | None = None
+    writers: tuple[str, ...] | None = None
+    readers: tuple[str, ...] | None = None
+    cases: tuple[str, ...] | None = None
+    stores: tuple[str, ...] | None = None
+    write_mode: str = "local"  # "native": writers also write straight into each S3 store
+
+
+@dataclass(frozen=True)
+class PlannedCell:
+    writer: ImplVersion
+    case: Case
+    store: str
+    access: str
+    reader: ImplVersion
+    native: bool = False  # the writer wrote the dataset straight into this (S3) store
+
+    @property
+    def store_column(self) -> str:
+        """A dataset the writer wrote into the store itself counts as a store column of its own."""
+        return f"{self.store}+native-write" if self.native else self.store
+
+    def ident(self) -> dict:
+        return {"writer": self.writer.id, "case": self.case.id, "store": self.store_column,
+                "access": self.access, "reader": self.reader.id}
+
+    @property
+    def key(self) -> tuple:
+        return (self.writer.id, self.case.id, self.store_column, self.access, self.reader.id)
+
+    @property
+    def test_id(self) -> str:
+        suffix = f"[{self.access}]" if self.access != "signed" else ""
+        return f"{self.writer.id}/{self.case.id}/{self.store_column}/{self.reader.id}{suffix}"
+
+    def facts(self) -> CellFacts:
+        return CellFacts(writer=self.writer.id, reader=self.reader.id, case=self.case.id, format=self.case.format,
+                         dtype=self.case.dtype, features=self.case.features, store=self.store_column,
+                         access=self.access, write_mode="native" if self.native else "local",
+                         writer_version=self.writer.version, reader_version=self.reader.version)
+
+
+@dataclass
+class Plan:
+    matrix: Matrix
+    profile: str
+    cases: list[Case]
+    writers: list[ImplVersion]
+    readers: list[ImplVersion]
+    stores: dict[str, list[str]]  # store name -> the access modes this run reads it in
+    write_mode: str
+    cells: list[PlannedCell] = field(default_factory=list)
+
+    def impls(self) -> list[ImplVersion]:
+        """Every implementation the plan starts, writers first, each once."""
+        seen: dict[str, ImplVersion] = {}
+        for iv in self.writers + self.readers:
+            seen.setdefault(iv.id, iv)
+        return list(seen.values())
+
+    def writes(self) -> list[tuple[ImplVersion, Case]]:
+        return [(w, c) for w in self.writers for c in self.cases]
+
+    def native_stores(self) -> list[str]:
+        if self.write_mode != "native":
+            return []
+        return [s for s in self.stores if self.matrix.stores[s].kind.startswith("s3-")]
+
+    def predicted(self, cell: PlannedCell, findings: Findings) -> list[Finding]:
+        """The findings about a cell (by the matrix's versions: the real ones are known once adapters start)."""
+        return findings.about(cell.facts(), "reads")
+
+
+def has_stored_chunk(case: Case) -> bool:
+    """At least one chunk (or shard) object exists in a correct dataset of this case."""
+    return math.prod(case.chunk_grid) > len(case.missing_chunks)
+
+
+def access_applies(case: Case, access: str) -> bool:
+    if access == "signed":
+        return True
+    if not store_sensitive(case):
+        return False
+    return access != "forbidden-chunk" or has_stored_chunk(case)
+
+
+def make_plan(sel: Selection) -> Plan:
+    m = load_matrix(sel.matrix)
+    pname = sel.profile or m.default_profile
+    if pname not in m.profiles:
+        raise ConfigError(f"unknown profile {pname!r}" + did_you_mean(pname, m.profiles)
+                          + f"; profiles: {', '.join(m.profiles)}")
+    prof = m.profiles[pname]
+    patterns = list(sel.cases or prof.cases or []) or None
+    # Cases named on the command line may come from any tier.
+    cases = select(patterns, prof.tier if not sel.cases else "full")
+    if not cases:
+        hint = did_you_mean(patterns[0], catalogue()) if patterns else ""
+        raise ConfigError(f"no case matches {patterns}{hint}; see `zarr-conformance list cases`")
+    store_names = list(sel.stores or prof.stores or m.stores)
+    for s in store_names:
+        if s not in m.stores:
+            raise ConfigError(f"unknown store {s!r}" + did_you_mean(s, m.stores) + f"; stores: {', '.join(m.stores)}")
+    if sel.write_mode not in WRITE_MODES:
+        raise ConfigError(f"unknown write mode {sel.write_mode!r}; write modes: {', '.join(WRITE_MODES)}")
+    # A profile's access restriction goes with its own store list: stores named on the
+    # command line are read in every access mode they define.
+    restrict = None if sel.stores else prof.access
+    stores = {s: [a for a in m.stores[s].access if restrict is None or a in restrict] for s in store_names}
+    writers = m.resolve_impls(list(sel.writers or prof.writers or []) or None, "writer")
+    readers = m.resolve_impls(list(sel.readers or prof.readers or []) or None, "reader")
+    plan = Plan(m, pname, cases, writers, readers, stores, sel.write_mode)
+    plan.cells = _cells(plan)
+    return plan
+
+
+def _cells(plan: Plan) -> list[PlannedCell]:
+    out = []
+    for w in plan.writers:
+        for case in plan.cases:
+            for store, modes in plan.stores.items():
+                for access in modes:
+                    if access_applies(case, access):
+                        out += [PlannedCell(w, case, store, access, r) for r in plan.readers]
+            for store in plan.native_stores():
+                out += [PlannedCell(w, case, store, "signed", r, native=True) for r in plan.readers]
+    return out
