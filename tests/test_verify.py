@@ -97,3 +97,22 @@ def test_complex_nan_parts_are_compared_part_by_part():
     got[0, 1] = complex(float("nan"), 0.0)  # a missing chunk read with the wrong fill's imaginary part
     d = diag(case, got)
     assert "elements differ, first at index [0, 1]" in d
+
+
+def test_values_right_in_a_wider_type_say_so():
+    """GDAL 3.6 reads int8 as int16: the diagnosis says the values are right, not 'NaN payload'."""
+    import numpy as np
+
+    from harness.cases import catalogue
+    from harness.reference import reference_array
+    from harness.verify import diagnose
+    from zc_canonical import canonical_bytes
+
+    case = catalogue()["v2/int8/zlib/edge"]
+    ref = reference_array(case)
+    wide = canonical_bytes(ref.astype(np.int16), "int16")
+    assert diagnose(case, ref, wide, {"shape": list(ref.shape), "dtype": "int16"}) == "values right, read as int16"
+    wrapped = ref.astype(np.int16)
+    wrapped.flat[3] = 300  # not an int8: a real difference
+    got = diagnose(case, ref, canonical_bytes(wrapped, "int16"), {"shape": list(ref.shape), "dtype": "int16"})
+    assert "values that int8 cannot hold" in got
