@@ -34,7 +34,7 @@ class Dataset:
     writer: ImplVersion
     case: Case
     path: Path  # the dataset root (a directory)
-    status: str  # ok | error | unsupported | timeout | crash
+    status: str  # ok | error | unsupported | timeout | crash | skipped (the writer is not available)
     message: str = ""
     cached: bool = False
     duration_ms: float = 0.0
@@ -131,11 +131,11 @@ def write_dataset(pool: WorkerPool, cache: DatasetCache, refs: ReferenceStore,
 
 class Datasets:
     """The datasets of a run: each (writer, case) written or found in the cache once, also when
-    several cells (or pytest items) ask for it at the same time. Every write lands in writes.jsonl."""
+    several cells (or pytest items) ask for it at the same time. Every write lands in writes.jsonl.
+    A writer starts only for a dataset the cache does not have."""
 
-    def __init__(self, pool: WorkerPool, cache: DatasetCache, refs: ReferenceStore, stamps: dict[str, str],
-                 on_write):
-        self.pool, self.cache, self.refs, self.stamps, self.on_write = pool, cache, refs, stamps, on_write
+    def __init__(self, adapters, cache: DatasetCache, refs: ReferenceStore, on_write):
+        self.adapters, self.pool, self.cache, self.refs, self.on_write = adapters, adapters.pool, cache, refs, on_write
         self._lock = threading.Lock()
         self._locks: dict[tuple, threading.Lock] = {}
         self._datasets: dict[tuple, Dataset] = {}
@@ -150,14 +150,27 @@ class Datasets:
                 self._datasets[key] = ds
             return self._datasets[key]
 
+    def _unavailable(self, w: ImplVersion, c: Case) -> Dataset | None:
+        if self.adapters.ensure(w):
+            return None
+        return Dataset(w, c, Path(), "skipped", f"writer {w.id} not available: {self.adapters.not_available[w.id]}")
+
     def ensure(self, w: ImplVersion, c: Case) -> Dataset:
-        return self._once((w.id, c.id), lambda: write_dataset(self.pool, self.cache, self.refs, w, self.stamps[w.id], c))
+        def make():
+            stamp = self.adapters.stamp(w)
+            return (self.cache.load(w, stamp, c) or self._unavailable(w, c)
+                    or write_dataset(self.pool, self.cache, self.refs, w, stamp, c))
+
+        return self._once((w.id, c.id), make)
 
     def ensure_native(self, w: ImplVersion, c: Case, store) -> Dataset:
         """Writer w writes case c straight into the S3 store through its own S3 support."""
         from .stores import s3_key
 
         def make():
+            missing = self._unavailable(w, c)
+            if missing:
+                return missing
             key = s3_key("native", w.id, c.id)
             req = {"op": "write", "case": c.to_json(), "data": str(self.refs.ensure(c)),
                    "target": store.target(None, key, "signed")}

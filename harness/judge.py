@@ -55,6 +55,8 @@ def judge_cell(rec: dict, findings: Findings) -> Judgement:
 
 
 def judge_write(rec: dict, findings: Findings) -> Judgement:
+    if rec["status"] == "skipped":  # the writer is not available: the run's "not available" says why
+        return Judgement(["skipped"], False)
     return _judge(rec["status"], findings.about(CellFacts.of(rec), "writes"), "ok")
 
 

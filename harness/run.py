@@ -94,9 +94,9 @@ class Session:
         """Open the run directory, set up and start the adapters, start the endpoints."""
         self.run_dir.open(self.log)
         t0 = time.perf_counter()
-        self.adapters.start()
+        self.adapters.start(self.plan.readers)
         self._timed("start_adapters", t0)
-        self.datasets = Datasets(self.adapters.pool, self.cache, self.refs, self.adapters.stamps, self._log_write)
+        self.datasets = Datasets(self.adapters, self.cache, self.refs, self._log_write)
         t0 = time.perf_counter()
         self.stores.start()
         self._timed("start_stores", t0)
@@ -117,10 +117,11 @@ class Session:
     def generate(self) -> list[Dataset]:
         """Every write of the plan, in parallel (cached datasets are found, not written)."""
         t0 = time.perf_counter()
-        jobs = [(w, c) for w, c in self.plan.writes() if self.adapters.available(w)]
+        jobs = self.plan.writes()
         native = [(w, c, self.stores.stores[s]) for s in self.plan.native_stores() if s in self.stores.stores
-                  for w, c in self.plan.writes() if self.adapters.available(w)]
+                  for w, c in self.plan.writes()]
         bar = self.progress.phase("generate", len(jobs) + len(native))
+        # Writers start as they are needed, several at a time.
 
         def one(w, c, store=None):
             ds = self.datasets.ensure_native(w, c, store) if store else self.datasets.ensure(w, c)
@@ -148,9 +149,9 @@ class Session:
             return self._ref_hash[case.id]
 
     def _skip_reason(self, cell: PlannedCell) -> str | None:
-        for iv, role in ((cell.writer, "writer"), (cell.reader, "reader")):
-            if not self.adapters.available(iv):
-                return f"{role} {iv.id} not available: {self.not_available.get(iv.id, 'not started')}"
+        """Why a cell cannot be read (its writer's availability shows in its dataset)."""
+        if not self.adapters.ensure(cell.reader):
+            return f"reader {cell.reader.id} not available: {self.adapters.not_available.get(cell.reader.id)}"
         return self.stores.why_not(cell.store, cell.access)
 
     def read(self, cell: PlannedCell) -> dict | None:
@@ -163,6 +164,8 @@ class Session:
                 self.datasets.ensure(cell.writer, cell.case)
             if ds.status == "unsupported":
                 why = f"writer {cell.writer.id} does not write this: {ds.message}"
+            elif ds.status == "skipped":
+                why = ds.message
         if why is not None:
             outcome = Outcome("skipped", why)
         else:
@@ -251,7 +254,8 @@ class Session:
             "cases": [c.id for c in self.plan.cases],
             "writers": [w.id for w in self.plan.writers],
             "readers": [r.id for r in self.plan.readers],
-            "implementations": self.adapters.hellos,
+            "implementations": {iv.id: self.adapters.hello_of(iv) for iv in self.plan.impls()
+                                if self.adapters.hello_of(iv)},
             "worker_starts": dict(self.adapters.pool.starts) if self.adapters.pool else {},
             "not_available": self.not_available,
             "stores": self.stores.info,
