@@ -20,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from harness.plan import Selection  # noqa: E402
 from harness.read import read_cell  # noqa: E402
 from harness.run import RunOptions, Session  # noqa: E402
 from harness.workers import WorkerPool  # noqa: E402
@@ -35,12 +36,13 @@ def main() -> int:
     args = ap.parse_args()
 
     out = Path(tempfile.mkdtemp(prefix="zc-bench-"))
-    opts = RunOptions(matrix=args.matrix, writers=[args.writer or args.reader], readers=[args.reader],
-                      cases=args.cases.split(","), stores=["local"], jobs=1, out=str(out), quiet=True)
-    session = Session(opts)
+    sel = Selection(matrix=args.matrix, writers=(args.writer or args.reader,), readers=(args.reader,),
+                    cases=tuple(args.cases.split(",")), stores=("local",))
+    session = Session(RunOptions(selection=sel, jobs=1, out=str(out), quiet=True))
     try:
         session.prepare()
-        cells = [c for c in session.cells() if c.dataset.ok][: args.limit]
+        ready = (session.runtime(c)[0] for c in session.plan.cells)
+        cells = [c for c in ready if c is not None and c.dataset.ok][: args.limit]
         if not cells:
             print("no cells: the writer wrote none of these cases", file=sys.stderr)
             return 1
@@ -48,20 +50,20 @@ def main() -> int:
         reader_id = cells[0].reader.id
         # Warm up: first imports, file system cache.
         for c in cells[:3]:
-            read_cell(session.pool, c, hashes[c.dataset.case.id])
+            read_cell(session.adapters.pool, c, hashes[c.dataset.case.id])
 
         t0 = time.perf_counter()
         harness_ms, adapter_ms = [], []
         for c in cells:
             s = time.perf_counter()
-            o = read_cell(session.pool, c, hashes[c.dataset.case.id])
+            o = read_cell(session.adapters.pool, c, hashes[c.dataset.case.id])
             harness_ms.append((time.perf_counter() - s) * 1000)
             adapter_ms.append(o.reader_elapsed_ms or 0.0)
         persistent_s = time.perf_counter() - t0
 
         t0 = time.perf_counter()
         for c in cells:
-            pool = WorkerPool({reader_id: session.pool.environments[reader_id]})
+            pool = WorkerPool({reader_id: session.adapters.pool.environments[reader_id]})
             try:
                 read_cell(pool, c, hashes[c.dataset.case.id])
             finally:

@@ -154,23 +154,27 @@ class Session:
             return f"reader {cell.reader.id} not available: {self.adapters.not_available.get(cell.reader.id)}"
         return self.stores.why_not(cell.store, cell.access)
 
+    def runtime(self, cell: PlannedCell) -> tuple[Cell | None, Dataset | None, str | None]:
+        """The cell ready to read (its dataset written and published), or why it cannot be read."""
+        why = self._skip_reason(cell)
+        if why is not None:
+            return None, None, why
+        store = self.stores.stores[cell.store]
+        ds = self.datasets.ensure_native(cell.writer, cell.case, store) if cell.native else \
+            self.datasets.ensure(cell.writer, cell.case)
+        if ds.status == "unsupported":
+            return None, ds, f"writer {cell.writer.id} does not write this: {ds.message}"
+        if ds.status == "skipped":
+            return None, ds, ds.message
+        self.publisher.ensure(ds, store, cell.access)
+        return Cell(ds, store, cell.access, cell.reader, dataset_key(ds)), ds, None
+
     def read(self, cell: PlannedCell) -> dict | None:
         """Read and judge one planned cell, append its record, return it (None when interrupted)."""
-        why = self._skip_reason(cell)
-        ds = None
-        if why is None:
-            store = self.stores.stores[cell.store]
-            ds = self.datasets.ensure_native(cell.writer, cell.case, store) if cell.native else \
-                self.datasets.ensure(cell.writer, cell.case)
-            if ds.status == "unsupported":
-                why = f"writer {cell.writer.id} does not write this: {ds.message}"
-            elif ds.status == "skipped":
-                why = ds.message
-        if why is not None:
+        runtime, ds, why = self.runtime(cell)
+        if runtime is None:
             outcome = Outcome("skipped", why)
         else:
-            self.publisher.ensure(ds, store, cell.access)
-            runtime = Cell(ds, store, cell.access, cell.reader, dataset_key(ds))
             facts = {**cell.ident(), "format": cell.case.format, "write_mode": "native" if cell.native else "local",
                      "writer_version": self.adapters.version_of(cell.writer),
                      "reader_version": self.adapters.version_of(cell.reader)}

@@ -1,0 +1,80 @@
+"""One plan of cells: `run` reads exactly the cells `pytest --zc` collects, for every profile."""
+
+import subprocess
+import sys
+
+import pytest
+
+from harness.matrix import load_matrix
+from harness.plan import PlannedCell, Selection, access_applies, has_stored_chunk, make_plan
+from harness.cases import catalogue
+from harness.results import load_jsonl
+from conftest import FAKE_MATRIX, ROOT, run_cli
+
+
+def collected(tmp_path, *args) -> list[str]:
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
+                           "--zc", "--collect-only", "-q", *args, str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return [line.split("::", 1)[1] for line in proc.stdout.splitlines() if line.startswith("::")]
+
+
+def cell_id(rec: dict) -> str:
+    suffix = f"[{rec['access']}]" if rec.get("access", "signed") != "signed" else ""
+    return f"{rec['writer']}/{rec['case']}/{rec['store']}/{rec['reader']}{suffix}"
+
+
+def test_run_reads_exactly_what_pytest_collects(tmp_path):
+    """Skipped cells included: a store that is not there and a case a writer does not write are
+    recorded, never dropped."""
+    args = ["--profile", "smoke", "--stores", "local,s3-moto,s3-minio", "--writers", "fake,fake-noread-v3",
+            "--readers", "fake,fake-transpose", "--cases", "v2/int16/zlib/edge,v3/int16/zstd/sparse,n5/int16/raw/edge"]
+    out = tmp_path / "run"
+    run_cli("--matrix", FAKE_MATRIX, "run", *args, "--out", out, "--no-findings", "--quiet",
+            env={"ZC_TOOLS": str(tmp_path / "no-tools")})  # MinIO absent: its cells are skipped
+    ran = sorted(cell_id(r) for r in load_jsonl(out / "results.jsonl"))
+    zc = ["--zc-matrix", str(FAKE_MATRIX), "--zc-profile", "smoke", "--zc-stores", "local,s3-moto,s3-minio",
+          "--zc-writers", "fake,fake-noread-v3", "--zc-readers", "fake,fake-transpose",
+          "--zc-cases", "v2/int16/zlib/edge,v3/int16/zstd/sparse,n5/int16/raw/edge"]
+    items = sorted(collected(tmp_path, *zc))
+    assert ran == items and len(ran) == len(set(ran))
+    plan = make_plan(Selection(matrix=str(FAKE_MATRIX), profile="smoke", stores=("local", "s3-moto", "s3-minio"),
+                               writers=("fake", "fake-noread-v3"), readers=("fake", "fake-transpose"),
+                               cases=("v2/int16/zlib/edge", "v3/int16/zstd/sparse", "n5/int16/raw/edge")))
+    assert sorted(c.test_id for c in plan.cells) == ran
+    minio = [r for r in load_jsonl(out / "results.jsonl") if r["store"] == "s3-minio"]
+    assert minio and all(r["outcome"] == "skipped" for r in minio)
+
+
+@pytest.mark.parametrize("profile", list(load_matrix().profiles))
+def test_pytest_collects_the_plan_of_every_profile(tmp_path, profile):
+    """The project's own matrix: pytest's items are the plan's cells (one writer and one reader, to keep
+    it quick: the selection narrows the plan the same way for both)."""
+    writer, reader = "zarr-python@3.1.6", "gdal"
+    plan = make_plan(Selection(profile=profile, writers=(writer,), readers=(reader,)))
+    items = collected(tmp_path, "--zc-profile", profile, "--zc-writers", writer, "--zc-readers", reader)
+    assert items == [c.test_id for c in plan.cells]
+    # the profile's access modes are honoured (the old plugin read every mode of every store)
+    prof = load_matrix().profiles[profile]
+    if prof.access:
+        assert {c.access for c in plan.cells} <= set(prof.access)
+
+
+def test_access_modes_read_the_store_sensitive_cases_with_a_chunk_to_deny():
+    cat = catalogue()
+    assert access_applies(cat["v2/int16/zlib/edge"], "signed")
+    assert not access_applies(cat["v2/int16/zlib/edge"], "anonymous")
+    assert access_applies(cat["v3/int16/zstd/sparse"], "forbidden-chunk")
+    # every chunk missing: nothing to deny, so forbidden-chunk says nothing about it
+    assert not has_stored_chunk(cat["v3/int16/zstd/all-missing"])
+    assert not access_applies(cat["v3/int16/zstd/all-missing"], "forbidden-chunk")
+    assert access_applies(cat["v3/int16/zstd/all-missing"], "anonymous-nolist")
+
+
+def test_planned_cell_ids_name_native_writes_as_a_store_of_their_own():
+    plan = make_plan(Selection(matrix=str(FAKE_MATRIX), stores=("local", "s3-moto"), writers=("fake",),
+                               readers=("fake",), cases=("v2/int16/zlib/edge",), write_mode="native"))
+    ids = {c.test_id for c in plan.cells}
+    assert "fake@good/v2/int16/zlib/edge/s3-moto+native-write/fake@good" in ids
+    assert all(isinstance(c, PlannedCell) for c in plan.cells)
