@@ -42,7 +42,9 @@ def build_view(records: list[dict], writes: list[dict], run: dict) -> dict:
             judged = [records[i]["outcome"] for i in idx if i is not None and records[i]["outcome"] in ("pass", "mismatch", "error")]
             # When no reader at all gets this dataset right, look at the writer first.
             suspect = len(judged) >= 3 and "pass" not in judged
-            rows.append({"case": case, "writer": writer, "cells": idx, "suspect": suspect})
+            # A dataset its writer did not write (or no reader could read here): hidden unless asked for.
+            absent = all(i is None or records[i]["outcome"] == "skipped" for i in idx)
+            rows.append({"case": case, "writer": writer, "cells": idx, "suspect": suspect, "absent": absent})
         c = Counter(records[i]["outcome"] for i in g["cells"].values())
         views.append({"id": f"{store}|{access}|{fmt}", "store": store, "access": access, "format": fmt,
                       "readers": readers, "rows": rows, "counts": dict(c)})
