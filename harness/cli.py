@@ -88,6 +88,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("impls", nargs="*", help="implementations (default: all in the matrix)")
     _runner_args(s)
 
+    c = sub.add_parser("ci", help="a development build of one implementation against all the others: only the "
+                                   "cells that involve it, judged against the findings and a baseline")
+    c.add_argument("--target", required=True, help="NAME@dev (with --source), or NAME@VERSION of an overlay")
+    c.add_argument("--source", help="the dev build: a checkout, source archive, wheel, jar or install prefix")
+    c.add_argument("--base", help="the released version the dev build starts from and is compared with "
+                                  "(default: the first version of the implementation in the matrix)")
+    c.add_argument("--overlay", help="a YAML file that adds implementations (an adapter command and build) or versions")
+    c.add_argument("--profile", help="a profile of the matrix (default: its default_profile)")
+    c.add_argument("--cases", type=_csv, help="case id globs")
+    c.add_argument("--stores", type=_csv, help="stores")
+    c.add_argument("--baseline", default="run", help="results of the released version: run (read it in this run, "
+                                                     "the default), a results.jsonl[.gz], a run directory, a URL, or none")
+    c.add_argument("--out", help="run directory (default: reports/<timestamp>)")
+    c.add_argument("--jobs", "-j", type=int, default=None)
+    c.add_argument("--runner", choices=["local", "docker"], default="local")
+    c.add_argument("--quiet", "-q", action="store_true")
+    _findings_args(c)
+
     im = sub.add_parser("images", help="container images of the adapters (for --runner docker)")
     isub = im.add_subparsers(dest="icmd", required=True, parser_class=_Parser)
     ib = isub.add_parser("build", help="build the base image and one image per adapter (cached by input hash)")
@@ -190,6 +208,16 @@ def _dispatch(args) -> int:
         matrix = _run_matrix(args, run_dir)
         return repro(args.what, run_dir, _load_findings(args, matrix), args.out, execute=args.execute,
                      matrix_path=matrix)
+    if args.cmd == "ci":
+        from .ci import CiOptions, ci
+
+        opts = CiOptions(target=args.target, source=args.source, base=args.base, overlay=args.overlay,
+                         matrix=args.matrix, profile=args.profile, cases=_tuple(args.cases),
+                         stores=_tuple(args.stores), baseline=args.baseline, out=args.out,
+                         findings=_findings_path(args), runner=args.runner, quiet=args.quiet)
+        if args.jobs:
+            opts.jobs = args.jobs
+        return ci(opts)
     if args.cmd == "setup":
         return _setup(args)
     if args.cmd == "images":

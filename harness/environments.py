@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import devbuild
 from .matrix import ROOT, ImplVersion
 
 PY_ADAPTER = ROOT / "readers" / "python"
@@ -84,7 +85,8 @@ def _tree_digest(h, root: Path, patterns=("*.py", "*.toml")) -> None:
 
 
 def python_lock(iv: ImplVersion) -> Path:
-    return LOCKS / f"{iv.name}-{iv.version}.txt"
+    # A dev build starts from the environment of the released version it is based on.
+    return LOCKS / f"{iv.name}-{iv.spec.base or iv.version}.txt"
 
 
 def python_stamp(iv: ImplVersion) -> str:
@@ -94,6 +96,8 @@ def python_stamp(iv: ImplVersion) -> str:
     h.update((iv.spec.python or "").encode())
     _tree_digest(h, PY_ADAPTER)
     _tree_digest(h, PY_CANONICAL)
+    if devbuild.is_dev(iv):
+        h.update(devbuild.source_digest(iv).encode())
     return h.hexdigest()[:16]
 
 
@@ -137,6 +141,11 @@ def setup_python(iv: ImplVersion, log=print) -> Environment:
         _run([uv, "pip", "install", "-q", "-r", str(lock)], f"installing {lock.name}", env)
         _run([uv, "pip", "install", "-q", "--no-deps", str(PY_CANONICAL), str(PY_ADAPTER)],
              "installing the Python adapter", env)
+        if devbuild.is_dev(iv):
+            devbuild.check_source(iv)
+            log(f"installing the dev build of {iv.name} from {iv.spec.source}")
+            _run([uv, "pip", "install", "-q", "--reinstall-package", iv.impl.dev.package, str(devbuild.source_path(iv))],
+                 f"the dev build of {iv.name} (pip install {iv.spec.source})", env)
         stamp_file.write_text(stamp)
     command = [str(target / "bin" / "python"), "-m", "zc_adapter", "--backend", iv.spec.backend]
     return Environment(iv, command, _adapter_env())
@@ -154,9 +163,12 @@ def _adapter_env() -> dict[str, str]:
 
 
 def _expand(text: str, iv: ImplVersion) -> str:
-    return (text.replace("{root}", str(ROOT)).replace("{python}", sys.executable)
+    # A command adapter's dev build runs from its own copy of the adapter's directories.
+    dev = devbuild.is_dev(iv) and iv.impl.adapter == "command"
+    root = devbuild.dev_root(iv) if dev else ROOT
+    return (text.replace("{root}", str(root)).replace("{python}", sys.executable)
             .replace("{version}", iv.version).replace("{cache}", str(cache_root()))
-            .replace("{tools}", str(tools_root())))
+            .replace("{tools}", str(tools_root())).replace("{variant}", "-dev" if dev else ""))
 
 
 def build_stamp(iv: ImplVersion) -> str:
@@ -171,6 +183,8 @@ def build_stamp(iv: ImplVersion) -> str:
                 if p.is_file():
                     h.update(str(p.relative_to(base)).encode())
                     h.update(p.read_bytes())
+    if devbuild.is_dev(iv):
+        h.update(devbuild.source_digest(iv).encode())
     return h.hexdigest()[:16]
 
 
@@ -188,9 +202,18 @@ def build_command_adapter(iv: ImplVersion, log=print) -> None:
         return
     log(f"building {iv.id} in {build.dir}")
     workdir = ROOT / build.dir
-    deadline = time.monotonic() + build.timeout
+    steps = build.steps
     env = {**os.environ, "ZC_VERSION": iv.version}
-    for step in build.steps:
+    if devbuild.is_dev(iv):
+        devbuild.check_source(iv)
+        workdir = devbuild.prepare_tree(iv) / build.dir
+        steps = (devbuild.before_build(iv, workdir) + [devbuild.build_args(iv, s) for s in build.steps]
+                 + devbuild.after_build(iv))
+        env.update(devbuild.build_env(iv))
+    deadline = time.monotonic() + build.timeout
+    for step in steps:
+        if step[0] == "{install_jar}":
+            step = devbuild.install_jar_step(iv, *step[1:])
         cmd = [_expand(part, iv) for part in step]
         try:
             proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env,
@@ -214,7 +237,7 @@ def setup_command(iv: ImplVersion, log=print) -> Environment:
     cmd = [_expand(c, iv) for c in cmd]
     if not (shutil.which(cmd[0]) or Path(cmd[0]).exists()):
         raise NotAvailable(f"adapter program {cmd[0]!r} not found")
-    return Environment(iv, cmd, _adapter_env())
+    return Environment(iv, cmd, {**_adapter_env(), **devbuild.run_env(iv)})
 
 
 @contextlib.contextmanager

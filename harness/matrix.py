@@ -56,12 +56,28 @@ class ReproSpec(_Strict):
     env: dict[str, str] = Field(default_factory=dict, description="environment variables for the command")
 
 
+class DevSpec(_Strict):
+    """How a development build of the library replaces the released one in the adapter's environment
+    (`zarr-conformance ci --target NAME@dev --source PATH`)."""
+
+    kind: Literal["python", "npm", "cargo", "maven", "prefix"] = Field(
+        description="python: pip-install the source into the environment; npm: npm-install the package; "
+                    "cargo: a [patch] of the crate to the source; maven: the library's jar (or Maven project) "
+                    "installed under a dev version; prefix: build and run against an install prefix")
+    package: str = Field(description="the distribution, npm package, crate, groupId:artifactId or pkg-config module")
+    property: str | None = Field(None, description="maven: the POM property that holds the library's version")
+    alongside: list[str] = Field(default_factory=list, description="directories beside the adapter's that its build needs")
+
+
 class VersionSpec(_Strict):
     python: str | None = Field(None, description="Python version of the adapter's environment (python adapters)")
     backend: str | None = Field(None, description="zc_adapter backend name (python adapters)")
     command: list[str] | None = Field(None, description="command that starts the adapter (overrides the implementation's)")
     build: BuildSpec | None = Field(None, description="build of this version (overrides the implementation's)")
     timeout: float | None = Field(None, gt=0)
+    source: str | None = Field(None, description="a development build: the library's source (a checkout, an "
+                                                 "archive) or built artifact (a wheel, a jar), or an install prefix")
+    base: str | None = Field(None, description="with source: the released version whose environment it starts from")
 
     @field_validator("python", mode="before")
     @classmethod
@@ -82,6 +98,7 @@ class Implementation(_Strict):
     enabled: bool = True
     unavailable: str | None = Field(None, description="why this implementation cannot be had here (listed, never run)")
     repro: ReproSpec | None = Field(None, description="reproducer template (python adapters: by backend)")
+    dev: DevSpec | None = Field(None, description="how a development build replaces the released library")
     versions: dict[str, VersionSpec]
 
     @field_validator("versions")
@@ -209,6 +226,8 @@ def _known_keys(loc) -> list[str]:
         return list(BuildSpec.model_fields)
     if "repro" in names:
         return list(ReproSpec.model_fields)
+    if "dev" in names:
+        return list(DevSpec.model_fields)
     if top == "stores" and len(names) == 2:
         return list(StoreSpec.model_fields)
     if top == "profiles" and len(names) == 2:

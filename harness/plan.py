@@ -35,6 +35,7 @@ class Selection:
     cases: tuple[str, ...] | None = None
     stores: tuple[str, ...] | None = None
     write_mode: str = "local"  # "native": writers also write straight into each S3 store
+    involving: tuple[str, ...] | None = None  # only the cells these implementations write or read (`ci`)
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,17 @@ def make_plan(sel: Selection) -> Plan:
     stores = {s: [a for a in m.stores[s].access if restrict is None or a in restrict] for s in store_names}
     writers = m.resolve_impls(list(sel.writers or prof.writers or []) or None, "writer")
     readers = m.resolve_impls(list(sel.readers or prof.readers or []) or None, "reader")
+    for target in sel.involving or ():
+        if target not in {iv.id for iv in m.impl_versions()}:
+            raise ConfigError(f"unknown target {target!r}" + did_you_mean(target, [iv.id for iv in m.impl_versions()]))
     plan = Plan(m, pname, cases, writers, readers, stores, sel.write_mode)
     plan.cells = _cells(plan)
+    if sel.involving:
+        # Both directions: everyone reading what the target writes, the target reading everyone's,
+        # and its own round trip.
+        plan.cells = [c for c in plan.cells if c.writer.id in sel.involving or c.reader.id in sel.involving]
+        plan.writers = [w for w in plan.writers if any(c.writer.id == w.id for c in plan.cells)]
+        plan.readers = [r for r in plan.readers if any(c.reader.id == r.id for c in plan.cells)]
     return plan
 
 

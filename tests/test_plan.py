@@ -78,3 +78,26 @@ def test_planned_cell_ids_name_native_writes_as_a_store_of_their_own():
     ids = {c.test_id for c in plan.cells}
     assert "fake@good/v2/int16/zlib/edge/s3-moto+native-write/fake@good" in ids
     assert all(isinstance(c, PlannedCell) for c in plan.cells)
+
+
+def test_cells_involving_one_implementation_in_both_directions():
+    sel = dict(profile="default", cases=("v2/int16/zlib/edge", "v3/int16/zstd/sparse"))
+    full = make_plan(Selection(**sel))
+    target = "zarrita-js@0.7.5"
+    plan = make_plan(Selection(**sel, involving=(target,)))
+    as_writer = [c for c in plan.cells if c.writer.id == target]
+    as_reader = [c for c in plan.cells if c.reader.id == target]
+    n_impls = len(full.readers)
+    per_case = {c.case.id: sum(1 for x in full.cells if x.case.id == c.case.id and x.writer.id == x.reader.id == target)
+                for c in plan.cells}
+    # every reader reads what the target writes, the target reads what every writer writes
+    assert len(as_writer) == sum(1 for c in full.cells if c.writer.id == target)
+    assert len(as_reader) == sum(1 for c in full.cells if c.reader.id == target)
+    assert {c.reader.id for c in as_writer} == {r.id for r in full.readers}
+    assert {c.writer.id for c in as_reader} == {w.id for w in full.writers}
+    # the round trip is in both: counted once in the plan
+    round_trip = [c for c in plan.cells if c.writer.id == c.reader.id == target]
+    assert round_trip and len(plan.cells) == len(as_writer) + len(as_reader) - len(round_trip)
+    assert n_impls > 1 and per_case
+    with pytest.raises(Exception, match="unknown target"):
+        make_plan(Selection(**sel, involving=("zarrita-js@9",)))
