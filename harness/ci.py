@@ -50,6 +50,8 @@ class CiOptions:
     profile: str | None = None
     cases: tuple[str, ...] | None = None
     stores: tuple[str, ...] | None = None
+    writers: tuple[str, ...] | None = None  # the others to test against (default: all)
+    readers: tuple[str, ...] | None = None
     baseline: str = "run"
     out: str | None = None
     findings: str | None = None
@@ -303,8 +305,12 @@ def ci(opts: CiOptions) -> int:
         print(f"zarr-conformance ci: the target {target} does not build: {exc}", file=sys.stderr)
         return 2
     involving = (target,) + ((base_id,) if opts.baseline == "run" and base_id else ())
+
+    def with_targets(names):  # narrowing the others never drops the target (or its baseline)
+        return None if not names else tuple(dict.fromkeys([*names, *involving]))
+
     sel = Selection(matrix=str(matrix_path), profile=opts.profile, cases=opts.cases, stores=opts.stores,
-                    involving=involving)
+                    writers=with_targets(opts.writers), readers=with_targets(opts.readers), involving=involving)
     plan = make_plan(sel)
     session = Session(RunOptions(selection=sel, jobs=opts.jobs, out=str(out), findings=opts.findings,
                                  quiet=opts.quiet, runner=opts.runner), plan=plan)

@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--profile", help="a profile of the matrix (default: its default_profile)")
     c.add_argument("--cases", type=_csv, help="case id globs")
     c.add_argument("--stores", type=_csv, help="stores")
+    c.add_argument("--writers", type=_csv, help="the implementations whose datasets the target reads (default: all)")
+    c.add_argument("--readers", type=_csv, help="the implementations that read the target's datasets (default: all)")
     c.add_argument("--baseline", default="run", help="results of the released version: run (read it in this run, "
                                                      "the default), a results.jsonl[.gz], a run directory, a URL, or none")
     c.add_argument("--out", help="run directory (default: reports/<timestamp>)")
@@ -213,7 +215,8 @@ def _dispatch(args) -> int:
 
         opts = CiOptions(target=args.target, source=args.source, base=args.base, overlay=args.overlay,
                          matrix=args.matrix, profile=args.profile, cases=_tuple(args.cases),
-                         stores=_tuple(args.stores), baseline=args.baseline, out=args.out,
+                         stores=_tuple(args.stores), writers=_tuple(args.writers), readers=_tuple(args.readers),
+                         baseline=args.baseline, out=args.out,
                          findings=_findings_path(args), runner=args.runner, quiet=args.quiet)
         if args.jobs:
             opts.jobs = args.jobs

@@ -168,7 +168,7 @@ def _expand(text: str, iv: ImplVersion) -> str:
     root = devbuild.dev_root(iv) if dev else ROOT
     return (text.replace("{root}", str(root)).replace("{python}", sys.executable)
             .replace("{version}", iv.version).replace("{cache}", str(cache_root()))
-            .replace("{tools}", str(tools_root())).replace("{variant}", "-dev" if dev else ""))
+            .replace("{tools}", str(tools_root())))
 
 
 def build_stamp(iv: ImplVersion) -> str:

@@ -44,9 +44,10 @@ def isolated_cache(tmp_path_factory, monkeypatch):
     expensive). A run without --out lands in a temporary reports directory."""
     monkeypatch.setenv("ZC_REPORTS", str(tmp_path_factory.mktemp("reports")))
     cache = tmp_path_factory.mktemp("cache")
-    envs = ROOT / ".cache" / "envs"
-    envs.mkdir(parents=True, exist_ok=True)
-    (cache / "envs").symlink_to(envs, target_is_directory=True)
+    # Environments and the stamps of built adapters (their outputs live in the source tree) are shared.
+    for shared in ("envs", "builds"):
+        (ROOT / ".cache" / shared).mkdir(parents=True, exist_ok=True)
+        (cache / shared).symlink_to(ROOT / ".cache" / shared, target_is_directory=True)
     monkeypatch.setenv("ZC_CACHE", str(cache))
     return cache
 
