@@ -1,0 +1,44 @@
+"""Every workflow file in the repository passes actionlint (built at a pinned version by
+scripts/install-actionlint.sh, from the Go module proxy)."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+@pytest.fixture(scope="module")
+def actionlint():
+    if not shutil.which("go") and not os.environ.get("CI"):
+        pytest.skip("Go is not installed (actionlint is built with it)")
+    proc = subprocess.run([str(ROOT / "scripts" / "install-actionlint.sh")], capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def test_there_are_workflows():
+    names = {p.name for p in WORKFLOWS}
+    assert {"ci.yml", "conformance.yml"} <= names
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_actionlint(actionlint, workflow):
+    proc = subprocess.run([actionlint, "-no-color", str(workflow)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_projects_ci_runs_the_readmes_test_command():
+    text = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    assert ".ci/run" in text
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_reusable_workflow_runs_exactly_the_ci_command():
+    text = (ROOT / ".github" / "workflows" / "conformance.yml").read_text()
+    assert "workflow_call" in text and "zarr-conformance \"${args[@]}\"" in text and "args=(ci --target" in text
