@@ -102,3 +102,26 @@ def test_unservable_requests_are_answered(worker, tmp_path):
                                                            "error": "BadRequest: unknown op 'nonsense'"}
     assert worker.request({"op": "write", "id": 8})["error"] == "BadRequest: missing case, data, target"
     assert worker.alive()
+
+
+ROOT_CASES = {"zarr-java": ["v2/int16/zlib/root", "v3/int16/zstd/root"], "jzarr": ["v2/int16/zlib/root"]}
+
+
+@pytest.mark.parametrize("n", [0, 1])
+def test_root_array(worker, tmp_path, n):
+    """A root array (path "") is written as the dataset root itself, with no group metadata
+    beside it, and read back from the root (both adapters used to write a root group first)."""
+    cases = ROOT_CASES[worker.impl.name]
+    if n >= len(cases):
+        pytest.skip("no such root case for this implementation")
+    case = catalogue()[cases[n]]
+    w, target, refs = write_case(worker, case, tmp_path)
+    assert w["status"] == "ok", w
+    root = tmp_path / "ds"
+    if case.format == "zarr3":
+        assert json.loads((root / "zarr.json").read_text())["node_type"] == "array"
+    else:
+        assert (root / ".zarray").is_file() and not (root / ".zgroup").exists()
+    r = worker.request({"op": "read", "id": "r", "format": case.format, "path": "", "target": target})
+    assert r["status"] == "ok", r
+    assert r["hash"] == refs.hash(case) and r["attributes"] == case.attributes

@@ -161,11 +161,19 @@ public final class ZarrJavaBackend implements Backend {
         return Protocol.JSON.convertValue(node, LinkedHashMap.class);
     }
 
-    /** Groups to create: the case's, plus every ancestor of the array, parents first. */
+    /**
+     * Groups to create: the case's, plus every ancestor of the array, parents first. A root
+     * array (path "") has no group above it: the dataset root is the array itself.
+     */
     static Map<String, JsonNode> groups(JsonNode kase) {
         Map<String, JsonNode> groups = new LinkedHashMap<>();
         kase.path("groups").fields().forEachRemaining(e -> groups.put(e.getKey(), e.getValue()));
-        String[] parts = kase.get("path").asText().split("/");
+        String path = kase.get("path").asText();
+        if (path.isEmpty()) {
+            groups.remove("");
+            return groups;
+        }
+        String[] parts = path.split("/");
         for (int i = 1; i < parts.length; i++) {
             groups.putIfAbsent(String.join("/", Arrays.copyOfRange(parts, 0, i)), null);
         }
