@@ -181,11 +181,18 @@ public final class JzarrBackend implements Backend {
         Map<String, JsonNode> groupAttrs = new LinkedHashMap<>();
         kase.path("groups").fields().forEachRemaining(e -> groupAttrs.put(e.getKey(), e.getValue()));
         FileSystemStore store = new FileSystemStore(root(target));
-        ZarrGroup root = ZarrGroup.create(store, attributes(groupAttrs.get("")));
-        for (String g : subGroups(kase)) {
-            root.createSubGroup(g, attributes(groupAttrs.get(g)));
+        String path = kase.get("path").asText();
+        ZarrArray arr;
+        if (path.isEmpty()) {
+            // A root array: the dataset root is the array itself, no group above it.
+            arr = ZarrArray.create(store, params, attributes(kase.get("attributes")));
+        } else {
+            ZarrGroup root = ZarrGroup.create(store, attributes(groupAttrs.get("")));
+            for (String g : subGroups(kase)) {
+                root.createSubGroup(g, attributes(groupAttrs.get(g)));
+            }
+            arr = root.createArray(path, params, attributes(kase.get("attributes")));
         }
-        ZarrArray arr = root.createArray(kase.get("path").asText(), params, attributes(kase.get("attributes")));
 
         Set<List<Integer>> missing = Canonical.missingChunks(kase);
         if (missing.isEmpty()) {

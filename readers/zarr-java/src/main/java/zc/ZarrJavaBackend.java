@@ -33,7 +33,8 @@ import java.util.TreeSet;
  * stores: local directory, S3 (its S3Store over the AWS SDK v2) and HTTP (its HttpStore).
  * No N5.
  *
- * Writing uses the library's own classes as a user would: v3 through
+ * Writing (to a local directory, or to S3 through S3Store in the native write mode) uses the
+ * library's own classes as a user would: v3 through
  * Array.metadataBuilder() with the case's codec chain handed to the library's JSON
  * mapper (so the chain, sharding configuration and index codecs are exactly the case's,
  * parsed by zarr-java itself); v2 through the v2 ArrayMetadata constructor (the v2
@@ -161,11 +162,19 @@ public final class ZarrJavaBackend implements Backend {
         return Protocol.JSON.convertValue(node, LinkedHashMap.class);
     }
 
-    /** Groups to create: the case's, plus every ancestor of the array, parents first. */
+    /**
+     * Groups to create: the case's, plus every ancestor of the array, parents first. A root
+     * array (path "") has no group above it: the dataset root is the array itself.
+     */
     static Map<String, JsonNode> groups(JsonNode kase) {
         Map<String, JsonNode> groups = new LinkedHashMap<>();
         kase.path("groups").fields().forEachRemaining(e -> groups.put(e.getKey(), e.getValue()));
-        String[] parts = kase.get("path").asText().split("/");
+        String path = kase.get("path").asText();
+        if (path.isEmpty()) {
+            groups.remove("");
+            return groups;
+        }
+        String[] parts = path.split("/");
         for (int i = 1; i < parts.length; i++) {
             groups.putIfAbsent(String.join("/", Arrays.copyOfRange(parts, 0, i)), null);
         }
@@ -202,15 +211,18 @@ public final class ZarrJavaBackend implements Backend {
         if (fmt.equals("n5")) {
             throw new Unsupported("zarr-java has no N5 support");
         }
-        if (!"local".equals(target.path("kind").asText())) {
-            throw new Unsupported("this adapter writes to local stores only");
+        String kind = target.path("kind").asText();
+        if (!"local".equals(kind) && !"s3".equals(kind)) {
+            // HttpStore is read-only (its set() throws "Not implemented").
+            throw new Unsupported("zarr-java writes to a local directory or S3, not to a " + kind + " store");
         }
         String dtype = kase.get("dtype").asText();
         long[] shape = Canonical.longArray(kase.get("shape"));
         int[] chunks = Canonical.intArray(kase.get("chunks"));
         Object fill = Canonical.isNumeric(dtype) && !dtype.startsWith("complex") && !dtype.equals("float16")
                 ? Canonical.fillFromJson(kase.get("fill_value"), dtype) : null;
-        StoreHandle root = new FilesystemStore(Paths.get(target.get("path").asText())).resolve();
+        // The native write mode hands an S3 target: zarr-java writes through its own S3Store.
+        StoreHandle root = store(target).resolve();
 
         dev.zarr.zarrjava.core.Array arr;
         ucar.ma2.DataType ma2Type;
