@@ -3,6 +3,7 @@ from their committed package-lock.json, hello with the real library version, wri
 read back a small case, requests they cannot serve answered (not a crash), exact JSON
 integers, and the one-shot CLI. Skipped only when node or npm is not installed."""
 
+import json
 import shutil
 
 import pytest
@@ -11,7 +12,7 @@ from harness.cases import catalogue
 from harness.matrix import load_matrix
 from harness.reference import ReferenceStore
 
-from conftest import started_worker
+from conftest import started_worker, write_case
 
 pytestmark = pytest.mark.adapters
 
@@ -92,3 +93,39 @@ def test_integers_beyond_2_53_are_not_rounded_by_the_adapter(worker, tmp_path):
     w = worker.request({"op": "write", "id": "w", "case": case.to_json(), "data": str(refs.ensure(case)),
                         "target": {"kind": "local", "path": str(tmp_path / "ds")}})
     assert w["status"] == "unsupported" and "BigInt" in w["error"], w
+
+
+# impl -> (a float16 case, the root-array case) of the format its library writes
+FORMAT_CASES = {
+    "zarrita-js": ("v3/float16/zstd/fill-nan", "v3/int16/zstd/root"),
+    "zarr-js": ("v2/float16/zlib/fill-nan", "v2/int16/zlib/root"),
+}
+
+
+def _round_trip(worker, case, tmp_path):
+    w, target, refs = write_case(worker, case, tmp_path)
+    assert w == {"id": "w", "status": "ok"}, w
+    r = worker.request({"op": "read", "id": "r", "format": case.format, "path": case.path, "target": target})
+    assert r["status"] == "ok", r
+    assert (r["hash"], r["shape"], r["dtype"]) == (refs.hash(case), list(case.shape), case.dtype)
+    return r, tmp_path / "ds"
+
+
+def test_float16_through_the_polyfill_users_install(worker, tmp_path):
+    """Both libraries support float16 where a global Float16Array exists; Node 20 has none, so the
+    adapters install @petamoriken/float16 as the libraries' docs say (it was 'unsupported' before)."""
+    case = catalogue()[FORMAT_CASES[worker.impl.name][0]]
+    r, _ = _round_trip(worker, case, tmp_path)
+    assert r["fill_value"] == "NaN"
+
+
+def test_root_array_is_written_and_read_at_the_dataset_root(worker, tmp_path):
+    """case.path "" is the array at the root: no group metadata above it (zarr.js refused to write it
+    over the root group it had created first: 'ContainsGroupError: path  contains a group')."""
+    case = catalogue()[FORMAT_CASES[worker.impl.name][1]]
+    r, root = _round_trip(worker, case, tmp_path)
+    assert r["attributes"] == case.attributes
+    if case.format == "zarr2":
+        assert (root / ".zarray").is_file() and not (root / ".zgroup").exists()
+    else:
+        assert json.loads((root / "zarr.json").read_text())["node_type"] == "array"

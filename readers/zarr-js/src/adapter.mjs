@@ -18,6 +18,7 @@
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import "./float16.mjs"; // before zarr.js: it looks for a global Float16Array when it loads
 import aws4 from "aws4";
 import * as zarr from "zarr";
 
@@ -165,16 +166,20 @@ async function write(c, parts, target) {
 	zarr.getTypedArrayCtr(dtype);
 	const store = new FileSystemStore(target.path);
 
-	const groups = { ...(c.groups ?? {}) };
-	const parents = c.path.split("/").slice(0, -1);
-	for (let i = 1; i <= parents.length; i++) groups[parents.slice(0, i).join("/")] ??= {};
-	const root = await zarr.openGroup(store, null, "a");
-	if (Object.keys(groups[""] ?? {}).length) await root.attrs.put(groups[""]);
-	delete groups[""];
-	const ordered = Object.keys(groups).sort((a, b) => a.split("/").length - b.split("/").length || (a < b ? -1 : 1));
-	for (const g of ordered) {
-		const grp = await root.createGroup(g);
-		if (Object.keys(groups[g] ?? {}).length) await grp.attrs.put(groups[g]);
+	// The groups above the array: the root group and those on the array's path, unless the
+	// array is the root itself (case.path ""), whose .zarray then sits at the dataset root.
+	if (c.path) {
+		const groups = { ...(c.groups ?? {}) };
+		const parents = c.path.split("/").slice(0, -1);
+		for (let i = 1; i <= parents.length; i++) groups[parents.slice(0, i).join("/")] ??= {};
+		const root = await zarr.openGroup(store, null, "a");
+		if (Object.keys(groups[""] ?? {}).length) await root.attrs.put(groups[""]);
+		delete groups[""];
+		const ordered = Object.keys(groups).sort((a, b) => a.split("/").length - b.split("/").length || (a < b ? -1 : 1));
+		for (const g of ordered) {
+			const grp = await root.createGroup(g);
+			if (Object.keys(groups[g] ?? {}).length) await grp.attrs.put(groups[g]);
+		}
 	}
 
 	const fill = fillFromJSON(c.fill_value, c.dtype);
@@ -187,7 +192,7 @@ async function write(c, parts, target) {
 		fillValue: fill,
 		order: c.order ?? "C",
 		store,
-		path: c.path,
+		path: c.path || null,
 		dimensionSeparator: c.dimension_separator ?? ".",
 	});
 	if (Object.keys(c.attributes ?? {}).length) await arr.attrs.put(c.attributes);
