@@ -20,12 +20,18 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { dirname, join } from "node:path";
 import "./float16.mjs"; // before zarr.js: it looks for a global Float16Array when it loads
 import aws4 from "aws4";
+import { LZ4, Zstd } from "numcodecs";
 import * as zarr from "zarr";
 
 import {
 	chunkIndices, chunkRegion, errorChain, errorText, extractRegion, fillFromJSON, main, packageVersion, s3CanonicalPath,
 	Unsupported,
 } from "zc-protocol";
+
+// zarr.js registers zlib, gzip and blosc from numcodecs.js (its own codec dependency); the
+// other numcodecs.js codecs are added, as its users add them, through zarr.addCodec.
+zarr.addCodec(LZ4.codecId, () => LZ4);
+zarr.addCodec(Zstd.codecId, () => Zstd);
 
 // --- stores -------------------------------------------------------------------
 
