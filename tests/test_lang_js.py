@@ -5,6 +5,7 @@ integers, and the one-shot CLI. Skipped only when node or npm is not installed."
 
 import json
 import shutil
+import subprocess
 
 import pytest
 
@@ -137,3 +138,38 @@ def test_zarr_js_has_the_numcodecs_codecs_its_users_register(worker, tmp_path):
     if worker.impl.name != "zarr-js":
         pytest.skip("zarr.js only")
     _round_trip(worker, catalogue()["v2/uint32/lz4/edge"], tmp_path)
+
+
+def _bundle(worker, case, tmp_path):
+    """A reproducer bundle made from the implementation's template (matrix.yaml `repro`) over a
+    dataset the adapter wrote: what `zarr-conformance repro` lays out, without a run."""
+    from harness.repro import _expand, _render, _write_run_sh, check_points, repro_spec
+
+    w, _, refs = write_case(worker, case, tmp_path)
+    assert w["status"] == "ok", w
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tmp_path / "ds", bundle / "dataset")
+    expected = {"format": case.format, "path": case.path, "shape": list(case.shape), "dtype": case.dtype,
+                "fill_value": case.fill_value, "attributes": case.attributes, "checks": check_points(case, "")}
+    (bundle / "expected.json").write_text(json.dumps(expected))
+    template, cmd, env = repro_spec(worker.impl)
+    reader = {"id": worker.impl.id, "version": worker.impl.version, "components": worker.hello["components"]}
+    _render(template, bundle, {"expected": expected, "case": case.to_json(), "array_path": case.path,
+                               "format": case.format, "reader": reader, "writer": reader, "finding": None})
+    _write_run_sh(bundle, [_expand(c, worker.impl, bundle) for c in cmd], env)
+    return bundle
+
+
+def test_reproducer_template_says_ok_then_defect(worker, tmp_path):
+    """The reproducer reads the dataset with the library alone: OK (exit 0) on a right dataset, DEFECT
+    (exit 1) with the differing value once a stored value is changed."""
+    case = catalogue()[JS[worker.impl.name][0]]
+    bundle = _bundle(worker, case, tmp_path)
+    ok = subprocess.run(["bash", str(bundle / "run.sh")], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "OK:" in ok.stdout, ok.stdout + ok.stderr
+    # Lie about a value the script checks: the library still reads the dataset, the check must fail.
+    expected = json.loads((bundle / "expected.json").read_text())
+    expected["checks"][0]["value"] += 1
+    (bundle / "expected.json").write_text(json.dumps(expected))
+    bad = subprocess.run(["bash", str(bundle / "run.sh")], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "DEFECT:" in bad.stdout and "<- differs" in bad.stdout, bad.stdout + bad.stderr

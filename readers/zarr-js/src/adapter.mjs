@@ -249,7 +249,12 @@ process.exit(await main(async () => ({
 	language: "typescript",
 	verbs: ["read", "write"],
 	version: () => packageVersion("zarr", (n) => import.meta.resolve(n)),
-	components: () => ({ numcodecs: packageVersion("numcodecs", (n) => import.meta.resolve(n)), aws4: packageVersion("aws4", (n) => import.meta.resolve(n)), node: process.versions.node }),
+	components: () => ({
+		numcodecs: packageVersion("numcodecs", (n) => import.meta.resolve(n)),
+		"@petamoriken/float16": packageVersion("@petamoriken/float16", (n) => import.meta.resolve(n)),
+		aws4: packageVersion("aws4", (n) => import.meta.resolve(n)),
+		node: process.versions.node,
+	}),
 	write,
 	read,
 	unsupportedReason,

@@ -235,6 +235,7 @@ process.exit(await main(async () => ({
 	components: () => ({
 		"@zarrita/storage": packageVersion("@zarrita/storage", (n) => import.meta.resolve(n)),
 		numcodecs: packageVersion("numcodecs", (n) => import.meta.resolve(n)),
+		"@petamoriken/float16": packageVersion("@petamoriken/float16", (n) => import.meta.resolve(n)),
 		aws4: packageVersion("aws4", (n) => import.meta.resolve(n)),
 		node: process.versions.node,
 	}),
