@@ -132,3 +132,19 @@ def test_http_store_serves_like_a_static_server(tmp_path):
         assert listing.url.endswith("/d/") and '<a href="f">f</a>' in listing.read().decode()
     finally:
         store.stop()
+
+
+def test_forbidden_chunk_denies_spread_over_buckets():
+    """One deny per dataset in one policy outgrows what MinIO accepts (PolicyTooLarge): the datasets
+    of forbidden-chunk are spread over several buckets, each with the denies of its own datasets."""
+    from harness.matrix import StoreSpec
+    from harness.stores import S3Store
+
+    store = S3Store("s", StoreSpec(kind="s3-moto", access=["signed", "forbidden-chunk"]))
+    keys = [f"datasets/w@{i}/v3/int16/zstd/sparse" for i in range(600)]
+    buckets = {k: store.bucket("forbidden-chunk", k) for k in keys}
+    assert set(buckets.values()) <= set(store.buckets("forbidden-chunk"))
+    assert len(set(buckets.values())) == store.deny_buckets
+    assert max(list(buckets.values()).count(b) for b in set(buckets.values())) < 40  # ~20 KB policies at most
+    assert store.bucket("forbidden-chunk", keys[0]) == store.bucket("forbidden-chunk", keys[0])
+    assert store.bucket("signed", keys[0]) == "zc-signed"
