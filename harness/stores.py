@@ -22,6 +22,7 @@ cannot produce is reported as not available rather than pretended.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -33,7 +34,6 @@ import tempfile
 import threading
 import urllib.error
 import urllib.request
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -190,7 +190,7 @@ class S3Store(Store):
         """The bucket of an access mode (for forbidden-chunk: of the dataset at key; the probes use 0)."""
         if access != "forbidden-chunk":
             return f"zc-{access}"
-        shard = zlib.crc32(key.encode()) % self.deny_buckets if key else 0
+        shard = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % self.deny_buckets if key else 0
         return f"zc-forbidden-chunk-{shard:02d}"
 
     def buckets(self, access: str) -> list[str]:
