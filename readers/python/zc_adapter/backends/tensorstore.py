@@ -216,7 +216,12 @@ class TensorstoreBackend(Backend):
 
     def _write_groups(self, case: dict, root: str, fmt: str) -> None:
         groups = dict(case.get("groups") or {})
-        groups.setdefault("", {})
+        if not case["path"]:
+            # A root array: the array is the dataset root and no group metadata goes there
+            # (a root group document would overwrite, or sit beside, the array's own).
+            groups.pop("", None)
+        else:
+            groups.setdefault("", {})
         parts = case["path"].split("/")[:-1]
         for i in range(1, len(parts) + 1):
             groups.setdefault("/".join(parts[:i]), {})

@@ -228,6 +228,10 @@ class Z5pyBackend(Backend):
             raise Unsupported("z5py clamps chunks to the array shape (create_dataset: chunk = min(chunk, shape)); "
                               "chunks larger than the array cannot be written")
         fill = canonical.fill_from_json(case["fill_value"], case["dtype"])
+        if not case["path"]:
+            raise Unsupported("z5py cannot write an array at the container root: z5py.File creates the root as a "
+                              "group (.zgroup, a group zarr.json or N5's root attributes.json) and "
+                              "create_dataset('') answers 'Dataset  is already existing.'")
 
         self._NewFile.requested_zarr = fmt != "n5"
         f = self._NewFile(root, mode="a", **file_kw)
@@ -282,9 +286,15 @@ class Z5pyBackend(Backend):
         else:
             raise Unsupported(f"store kind {kind!r} is not known to this adapter")
         try:
-            node = f
-            for part in [p for p in path.split("/") if p]:
+            parts = [p for p in path.split("/") if p]
+            # A root array (path "") is opened the way z5py users do: File(...)[""], the
+            # container root as a child of itself (z5py's File is always its root group).
+            node = f[""] if not parts else f
+            for part in parts:
                 node = node[part]
+            if not isinstance(node, self.z5py.Dataset):
+                raise TypeError(f"z5py opens {path or 'the container root'!r} as a {type(node).__name__}, "
+                                "not a Dataset")
             arr = node[...]
         except (RuntimeError, ValueError) as exc:
             # z5's own errors that say the feature is unsupported ("Z5 only supports C order",
