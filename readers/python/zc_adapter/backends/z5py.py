@@ -308,7 +308,8 @@ class Z5pyBackend(Backend):
             # z5py has no fill-value API: the value recorded in the array's metadata document.
             meta_name = ".zarray" if fmt == "zarr2" else "zarr.json"
             with open(os.path.join(target["path"], path, meta_name), encoding="utf-8") as fh:
-                fv = json.load(fh).get("fill_value")
+                # The JSON literal -0 is negative zero (as the protocol's fill values compare).
+                fv = json.load(fh, parse_int=lambda t: -0.0 if t == "-0" else int(t)).get("fill_value")
             # Kept as recorded (a float for an integer array stays a float): no conversion to the dtype.
             fill = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}.get(fv, fv) \
                 if isinstance(fv, str) else fv
