@@ -82,3 +82,19 @@ def test_netcdf4_root_array(tensorstore, netcdf4, tmp_path):
     r = netcdf4.request({"op": "read", "format": "zarr2", "path": "", "target": target})
     # NCZarr opens the root as the root group: the answer says so, not an IndexError on the path.
     assert r["status"] == "error" and "root as a group" in r["error"], r
+
+
+def test_tensorstore_writes_natively_into_s3(tmp_path):
+    """The native write mode: tensorstore writes into S3 through its own s3 kvstore (it answered
+    "this adapter writes to local stores only" although tensorstore writes S3)."""
+    from conftest import run_cli
+    from harness.results import load_jsonl
+
+    out = tmp_path / "run"
+    cases = "v3/int16/zstd/nested-groups,v2/int16/zlib/sparse"
+    run_cli("run", "--cases", cases, "--writers", "tensorstore", "--readers", "tensorstore", "--stores", "s3-moto",
+            "--write-mode", "native", "--out", out, "--no-findings", "--quiet")
+    native = [w for w in load_jsonl(out / "writes.jsonl") if w.get("write_mode") == "native"]
+    assert native and all(w["status"] == "ok" for w in native), native
+    reads = [r for r in load_jsonl(out / "results.jsonl") if r["store"] == "s3-moto+native-write"]
+    assert reads and all(r["outcome"] == "pass" for r in reads), reads
