@@ -57,8 +57,9 @@ _UNSUPPORTED_ERRORS = re.compile(
     r"Unsupported zarr dtype|is not registered|filters are not supported|"
     r"is not one of the supported data types|not supported", re.I)
 
-# N5 attributes.json members that are the array's own metadata, not user attributes.
-N5_ARRAY_KEYS = ("dimensions", "blockSize", "dataType", "compression")
+# N5 attributes.json members that are the array's own metadata, not user attributes (and the
+# container's version "n5", in the root's attributes.json: a root array's own).
+N5_ARRAY_KEYS = ("dimensions", "blockSize", "dataType", "compression", "n5")
 
 
 
