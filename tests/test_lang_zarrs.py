@@ -135,3 +135,37 @@ def test_unservable_requests_are_answered(worker, tmp_path):
     assert worker.request({"op": "nonsense", "id": 1}) == {
         "id": 1, "status": "error", "error": "BadRequest: unknown op \"nonsense\""}
     assert worker.alive()
+
+
+@pytest.mark.parametrize("case_id", ["v2/int16/zlib/root", "v3/int16/zstd/root"])
+def test_root_array_is_the_dataset(worker, tmp_path, case_id):
+    """A case at path "" is an array at the dataset root: no group metadata beside it
+    (a .zgroup next to the .zarray makes the root ambiguous), and it reads back at ""."""
+    case = catalogue()[case_id]
+    assert case.path == ""
+    refs = ReferenceStore(tmp_path / "ref")
+    ds = tmp_path / "ds"
+    target = {"kind": "local", "path": str(ds)}
+    w = worker.request({"op": "write", "id": "w", "case": case.to_json(), "data": str(refs.ensure(case)),
+                        "target": target})
+    assert w == {"id": "w", "status": "ok"}, w
+    if case.format == "zarr2":
+        assert (ds / ".zarray").is_file() and not (ds / ".zgroup").exists()
+    else:
+        assert json.loads((ds / "zarr.json").read_text())["node_type"] == "array"
+    r = worker.request({"op": "read", "id": "r", "format": case.format, "path": "", "target": target})
+    assert r["status"] == "ok", r
+    assert r["hash"] == refs.hash(case) and r["attributes"] == case.attributes
+
+
+def test_n5_root_array(worker, tmp_path):
+    data = np.arange(5 * 7, dtype="<i4").reshape(5, 7)
+    _write_n5(tmp_path / "n5", data, (2, 3))
+    root = tmp_path / "n5" / "array"  # the array directory alone is an N5 root array
+    attrs = json.loads((root / "attributes.json").read_text())
+    (root / "attributes.json").write_text(json.dumps({**attrs, "n5": "2.5.0"}))
+    r = worker.request({"op": "read", "id": "r", "format": "n5", "path": "",
+                        "target": {"kind": "local", "path": str(root)}})
+    assert r["status"] == "ok", r
+    assert r["shape"] == [5, 7] and r["hash"] == canonical.canonical_hash(data)
+    assert r["attributes"] == {"units": "m"}

@@ -740,10 +740,18 @@ fn do_write(req: &Value) -> R<Value> {
         other => return Err(Failure::BadRequest(format!("unknown format {other:?}"))),
     };
 
-    // Groups: the root, every listed group and every ancestor of the array.
+    // Groups: the root, every listed group and every ancestor of the array. An array at
+    // the root (path "") IS the dataset: no group metadata goes beside it (a .zgroup next
+    // to its .zarray, or a group zarr.json written first, would make the root a group).
+    let root_array = case_path.trim_matches('/').is_empty();
     let listed = object(case.get("groups"));
-    let mut groups: Vec<String> = vec![String::new()];
-    groups.extend(listed.keys().map(|k| k.trim_matches('/').to_string()));
+    let mut groups: Vec<String> = if root_array { Vec::new() } else { vec![String::new()] };
+    groups.extend(
+        listed
+            .keys()
+            .map(|k| k.trim_matches('/').to_string())
+            .filter(|g| !(root_array && g.is_empty())),
+    );
     let parts: Vec<&str> = case_path.trim_matches('/').split('/').collect();
     for i in 1..parts.len() {
         groups.push(parts[..i].join("/"));
