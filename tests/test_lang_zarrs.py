@@ -169,3 +169,23 @@ def test_n5_root_array(worker, tmp_path):
     assert r["status"] == "ok", r
     assert r["shape"] == [5, 7] and r["hash"] == canonical.canonical_hash(data)
     assert r["attributes"] == {"units": "m"}
+
+
+def test_reproducer_template_builds_on_the_adapters_dependencies():
+    """The reproducer's Cargo project has the adapter's dependencies with the same features
+    (so cargo reuses the adapter's build in the shared target directory) and its lock file."""
+    import tomllib
+
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    repro = ADAPTER_DIR / "repro"
+    env = Environment(loader=FileSystemLoader(str(repro)), undefined=StrictUndefined)
+    reader = {"id": "zarrs@x", "version": locked_version("zarrs"),
+              "components": {c: locked_version(c) for c in ("zarrs_n5", "zarrs_object_store")}}
+    text = env.get_template("Cargo.toml.j2").render(reader=reader, finding=None, format="zarr3")
+    deps = tomllib.loads(text)["dependencies"]
+    adapter = tomllib.loads((ADAPTER_DIR / "Cargo.toml").read_text())["dependencies"]
+    assert {k: v for k, v in deps.items() if k != "num-complex"} == adapter
+    assert (repro / "Cargo.lock").resolve() == (ADAPTER_DIR / "Cargo.lock").resolve()
+    spec = load_matrix().implementations["zarrs"].repro
+    assert spec.template == "readers/zarrs-rs/repro" and "--offline" in spec.run
