@@ -13,7 +13,10 @@
 //!   attributes.json as Zarr V3 metadata). zarrs_n5 presents N5's own axis order;
 //!   the protocol compares the reversed (C-order) view, so reads reverse the axes.
 //! * S3 and HTTP reads through `zarrs_object_store` (object_store) and zarrs'
-//!   async API on a tokio runtime.
+//!   async API on a tokio runtime; S3 writes (the native write mode) through the
+//!   same store behind zarrs' `AsyncToSyncStorageAdapter`.
+//! * An array at path "" is the dataset root: it is written without group metadata
+//!   and opened at the node path "/".
 //! * hello.version is `zarrs::version::version_str()`, the version constant zarrs
 //!   exports (its CARGO_PKG_VERSION, i.e. the version in Cargo.lock); the
 //!   components are baked in from Cargo.lock by build.rs.
@@ -40,11 +43,14 @@ use zarrs::group::{Group, GroupBuilder, GroupMetadata};
 use zarrs::metadata::v2::GroupMetadataV2;
 use zarrs::metadata::v3::MetadataV3;
 use zarrs::plugin::{ExtensionName, PluginCreateError};
-use zarrs::storage::{AsyncReadableStorageTraits, ReadableStorageTraits, StorageError};
+use zarrs::storage::storage_adapter::async_to_sync::{AsyncToSyncBlockOn, AsyncToSyncStorageAdapter};
+use zarrs::storage::{
+    AsyncReadableStorageTraits, ReadableStorageTraits, ReadableWritableStorageTraits, StorageError,
+};
 use zarrs_n5::N5Store;
 use zarrs_object_store::AsyncObjectStore;
 use zarrs_object_store::object_store::{
-    ClientOptions, aws::AmazonS3Builder, http::HttpBuilder, prefix::PrefixStore,
+    ClientOptions, ObjectStore, aws::AmazonS3Builder, http::HttpBuilder, prefix::PrefixStore,
 };
 
 // Canonical bytes are little-endian and zarrs' in-memory element bytes are
@@ -401,6 +407,30 @@ fn read_object_store<T: zarrs_object_store::object_store::ObjectStore>(
     }
 }
 
+/// The S3 store of a protocol STORE object (path-style, the dataset's key as a prefix).
+fn s3_object_store(target: &Value) -> R<Arc<dyn ObjectStore>> {
+    let mut b = AmazonS3Builder::new()
+        .with_bucket_name(str_field(target, "bucket")?)
+        .with_endpoint(str_field(target, "endpoint")?)
+        .with_region(target.get("region").and_then(Value::as_str).unwrap_or("us-east-1"))
+        .with_allow_http(true)
+        .with_virtual_hosted_style_request(false);
+    if target.get("anonymous").and_then(Value::as_bool).unwrap_or(false) {
+        b = b.with_skip_signature(true);
+    } else {
+        b = b
+            .with_access_key_id(str_field(target, "access_key_id")?)
+            .with_secret_access_key(str_field(target, "secret_access_key")?);
+    }
+    // object_store's S3 client makes its HTTP client on the runtime.
+    let s3 = {
+        let _guard = runtime().enter();
+        b.build().map_err(error)?
+    };
+    let key = target.get("key").and_then(Value::as_str).unwrap_or("").trim_matches('/');
+    Ok(if key.is_empty() { Arc::new(s3) } else { Arc::new(PrefixStore::new(s3, key)) })
+}
+
 fn read_target(target: &Value, path: &str, fmt: Format) -> R<ReadOut> {
     match str_field(target, "kind")? {
         "local" => {
@@ -411,32 +441,7 @@ fn read_target(target: &Value, path: &str, fmt: Format) -> R<ReadOut> {
                 read_sync(Arc::new(store), path, fmt)
             }
         }
-        "s3" => {
-            let mut b = AmazonS3Builder::new()
-                .with_bucket_name(str_field(target, "bucket")?)
-                .with_endpoint(str_field(target, "endpoint")?)
-                .with_region(target.get("region").and_then(Value::as_str).unwrap_or("us-east-1"))
-                .with_allow_http(true)
-                .with_virtual_hosted_style_request(false);
-            if target.get("anonymous").and_then(Value::as_bool).unwrap_or(false) {
-                b = b.with_skip_signature(true);
-            } else {
-                b = b
-                    .with_access_key_id(str_field(target, "access_key_id")?)
-                    .with_secret_access_key(str_field(target, "secret_access_key")?);
-            }
-            // object_store's S3 client makes its HTTP client on the runtime.
-            let s3 = {
-                let _guard = runtime().enter();
-                b.build().map_err(error)?
-            };
-            let key = target.get("key").and_then(Value::as_str).unwrap_or("").trim_matches('/');
-            if key.is_empty() {
-                read_object_store(s3, path, fmt)
-            } else {
-                read_object_store(PrefixStore::new(s3, key), path, fmt)
-            }
-        }
+        "s3" => read_object_store(s3_object_store(target)?, path, fmt),
         "http" => {
             let http = {
                 let _guard = runtime().enter();
@@ -652,14 +657,14 @@ fn v3_data_type(dtype: &str) -> R<MetadataV3> {
     Ok(MetadataV3::new(dtype))
 }
 
-fn build_v2(
-    store: Arc<FilesystemStore>,
+fn build_v2<S: ?Sized + ReadableWritableStorageTraits + 'static>(
+    store: Arc<S>,
     path: &str,
     case: &Value,
     shape: &[u64],
     chunks: &[u64],
     dtype: &str,
-) -> R<Array<FilesystemStore>> {
+) -> R<Array<S>> {
     let meta = json!({
         "zarr_format": 2,
         "shape": shape,
@@ -676,14 +681,14 @@ fn build_v2(
     Array::new_with_metadata(store, path, ArrayMetadata::V2(metadata)).map_err(create_failure)
 }
 
-fn build_v3(
-    store: Arc<FilesystemStore>,
+fn build_v3<S: ?Sized + ReadableWritableStorageTraits + 'static>(
+    store: Arc<S>,
     path: &str,
     case: &Value,
     shape: &[u64],
     chunks: &[u64],
     dtype: &str,
-) -> R<Array<FilesystemStore>> {
+) -> R<Array<S>> {
     let data_type = v3_data_type(dtype)?;
     let fill: FillValueMetadata =
         serde_json::from_value(case.get("fill_value").cloned().unwrap_or(Value::Null)).map_err(error)?;
@@ -717,20 +722,45 @@ fn do_write(req: &Value) -> R<Value> {
             "zarrs cannot write N5 (zarrs has no N5 support; zarrs_n5 is read-only)".into(),
         ));
     }
-    if str_field(target, "kind")? != "local" {
-        return Err(Failure::Unsupported("this adapter writes to local stores only".into()));
+    let data = std::fs::read(data_path).map_err(error)?;
+    match str_field(target, "kind")? {
+        "local" => {
+            let root = str_field(target, "path")?;
+            std::fs::create_dir_all(root).map_err(error)?;
+            write_into(Arc::new(FilesystemStore::new(root).map_err(error)?), case, fmt, data)
+        }
+        // The native write mode: straight into S3 through zarrs_object_store, with zarrs'
+        // synchronous API over the async store (AsyncToSyncStorageAdapter on the runtime).
+        "s3" => {
+            let s3 = AsyncObjectStore::new(s3_object_store(target)?);
+            let store = AsyncToSyncStorageAdapter::new(Arc::new(s3), TokioBlockOn(runtime().handle().clone()));
+            write_into(Arc::new(store), case, fmt, data)
+        }
+        other => Err(Failure::Unsupported(format!("store kind {other:?} is not known to this adapter"))),
     }
+}
+
+/// Runs zarrs' async store calls on the adapter's tokio runtime.
+struct TokioBlockOn(tokio::runtime::Handle);
+
+impl AsyncToSyncBlockOn for TokioBlockOn {
+    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.0.block_on(future)
+    }
+}
+
+fn write_into<S: ?Sized + ReadableWritableStorageTraits + 'static>(
+    store: Arc<S>,
+    case: &Value,
+    fmt: &str,
+    data: Vec<u8>,
+) -> R<Value> {
     let dtype = str_field(case, "dtype")?;
     let shape = u64_list(case, "shape")?;
     let chunks = u64_list(case, "chunks")?;
     let case_path = case.get("path").and_then(Value::as_str).unwrap_or("array");
     let n: u64 = shape.iter().product();
-    let data = std::fs::read(data_path).map_err(error)?;
     let elements = Elements::from_canonical(data, dtype, n as usize)?;
-
-    let root = str_field(target, "path")?;
-    std::fs::create_dir_all(root).map_err(error)?;
-    let store = Arc::new(FilesystemStore::new(root).map_err(error)?);
 
     // The array first: what zarrs cannot express is refused before anything is written.
     let array_path = node_path(case_path);
@@ -740,10 +770,18 @@ fn do_write(req: &Value) -> R<Value> {
         other => return Err(Failure::BadRequest(format!("unknown format {other:?}"))),
     };
 
-    // Groups: the root, every listed group and every ancestor of the array.
+    // Groups: the root, every listed group and every ancestor of the array. An array at
+    // the root (path "") IS the dataset: no group metadata goes beside it (a .zgroup next
+    // to its .zarray, or a group zarr.json written first, would make the root a group).
+    let root_array = case_path.trim_matches('/').is_empty();
     let listed = object(case.get("groups"));
-    let mut groups: Vec<String> = vec![String::new()];
-    groups.extend(listed.keys().map(|k| k.trim_matches('/').to_string()));
+    let mut groups: Vec<String> = if root_array { Vec::new() } else { vec![String::new()] };
+    groups.extend(
+        listed
+            .keys()
+            .map(|k| k.trim_matches('/').to_string())
+            .filter(|g| !(root_array && g.is_empty())),
+    );
     let parts: Vec<&str> = case_path.trim_matches('/').split('/').collect();
     for i in 1..parts.len() {
         groups.push(parts[..i].join("/"));
