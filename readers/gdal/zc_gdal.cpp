@@ -6,7 +6,9 @@
 //
 // Reading: GDALDataset::Open(root, GDAL_OF_MULTIDIM_RASTER, {"Zarr"}), the root
 // group's OpenMDArrayFromFullname("/<path>"), GDALMDArray::Read of the whole
-// array in the array's own GDAL data type. Stores: local paths, S3 through
+// array in the array's own GDAL data type. An array at the dataset root (path "")
+// is the root group's only array, under the name GDAL gives it (the last part of
+// the dataset's path). Stores: local paths, S3 through
 // /vsis3/<bucket>/<key> with the AWS_* configuration options set per request as
 // thread-local configuration options (AWS_S3_ENDPOINT host:port,
 // AWS_VIRTUAL_HOSTING=FALSE, AWS_HTTPS, AWS_REGION, the keys or
@@ -375,6 +377,13 @@ ReadResult read_array(const json &target, const std::string &path, const std::st
     if (!rg) fail("GetRootGroup");
     std::string full = "/" + path;
     while (full.size() > 1 && full.back() == '/') full.pop_back();
+    if (full == "/") {
+        // An array at the dataset root (.zarray or zarr.json of an array at the top, no group
+        // above it): GDAL presents it as the only array of its root group, under a name of its
+        // own (the last part of the dataset's path), which is how its users open it.
+        const auto names = rg->GetMDArrayNames();
+        if (names.size() == 1 && rg->GetGroupNames().empty()) full = "/" + names[0];
+    }
     auto arr = rg->OpenMDArrayFromFullname(full);
     if (!arr) {
         if (g_log && g_log->errors.empty()) {
@@ -702,6 +711,10 @@ void write_case(const json &kase, const std::string &data_path, const json &targ
     const auto shape = kase.at("shape").get<std::vector<uint64_t>>();
     const auto chunks = kase.at("chunks").get<std::vector<uint64_t>>();
     if (shape.size() != chunks.size()) throw BadRequest("shape and chunks differ in length");
+    if (kase.value("path", "array").empty())
+        throw Unsupported("GDAL's Zarr driver creates a dataset as a group (.zgroup) with its arrays below it "
+                          "(Create() puts the array in a group and names it after the file, ARRAY_NAME); it has "
+                          "no way to write an array at the dataset root");
     Encoding enc = plan(kase);
 
     size_t nelem = 1;
