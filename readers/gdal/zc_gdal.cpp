@@ -19,7 +19,9 @@
 // reported as S<n> when GDAL knows their maximum length n and as `string` when it
 // does not (GDAL 3.6 gives <U<n> no length). Attributes: GDAL's JSON-subtype
 // strings (objects, mixed lists, booleans, null) are decoded as JSON, numeric
-// attributes read in their own type (64-bit integers exactly).
+// attributes read in their own type (64-bit integers exactly); "units",
+// "scale_factor" and "add_offset", which GDAL presents through GetUnit(), GetScale()
+// and GetOffset() instead of as attributes, are reported from those.
 //
 // Writing: GDALDriver::CreateMultiDimensional with FORMAT=ZARR_V2, groups with
 // CreateGroup, one dimension per axis (dim0, dim1, ...) in the array's group, and
@@ -465,6 +467,16 @@ ReadResult read_array(const json &target, const std::string &path, const std::st
         throw Unsupported("the array has a compound data type");
     }
     for (const auto &attr : arr->GetAttributes()) res.attributes[attr->GetName()] = attribute_json(attr);
+    // GDAL takes the CF attributes "units", "scale_factor" and "add_offset" out of the attribute
+    // list and presents them through GetUnit(), GetScale() and GetOffset() (and writes them back
+    // under those names): they are the array's attributes as GDAL's users see them.
+    if (!arr->GetUnit().empty() && !res.attributes.contains("units")) res.attributes["units"] = arr->GetUnit();
+    bool has = false;
+    double v = arr->GetScale(&has);
+    if (has && !res.attributes.contains("scale_factor")) res.attributes["scale_factor"] = json_double(v);
+    has = false;
+    v = arr->GetOffset(&has);
+    if (has && !res.attributes.contains("add_offset")) res.attributes["add_offset"] = json_double(v);
     return res;
 }
 
