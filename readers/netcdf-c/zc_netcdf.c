@@ -40,6 +40,10 @@
  *   (NC_STRING attributes fail: nc_close answers "NetCDF: NCZarr error"), other
  *   lists (JSON text starting with '[' is stored as a string), empty strings
  *   (nc_close crashes with SIGSEGV), and strings that are themselves a JSON object.
+ * - Root arrays (path ""): read as the root group's only variable, the way a netCDF user
+ *   would look for it; netcdf-c 4.9.0 opens a dataset whose root is an array as an empty
+ *   root group, which is answered `unsupported` with what the library presented. Writing
+ *   one is unsupported (netCDF variables live in groups).
  * - Reading: attributes are all of the variable's netCDF attributes; text that is
  *   a JSON object or array is decoded back to JSON (netcdf-c's convention). The
  *   fill value comes from nc_inq_var_fill (null when the variable is not
