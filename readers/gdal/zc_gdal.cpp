@@ -6,7 +6,9 @@
 //
 // Reading: GDALDataset::Open(root, GDAL_OF_MULTIDIM_RASTER, {"Zarr"}), the root
 // group's OpenMDArrayFromFullname("/<path>"), GDALMDArray::Read of the whole
-// array in the array's own GDAL data type. Stores: local paths, S3 through
+// array in the array's own GDAL data type. An array at the dataset root (path "")
+// is the root group's only array, under the name GDAL gives it (the last part of
+// the dataset's path). Stores: local paths, S3 through
 // /vsis3/<bucket>/<key> with the AWS_* configuration options set per request as
 // thread-local configuration options (AWS_S3_ENDPOINT host:port,
 // AWS_VIRTUAL_HOSTING=FALSE, AWS_HTTPS, AWS_REGION, the keys or
@@ -17,7 +19,9 @@
 // reported as S<n> when GDAL knows their maximum length n and as `string` when it
 // does not (GDAL 3.6 gives <U<n> no length). Attributes: GDAL's JSON-subtype
 // strings (objects, mixed lists, booleans, null) are decoded as JSON, numeric
-// attributes read in their own type (64-bit integers exactly).
+// attributes read in their own type (64-bit integers exactly); "units",
+// "scale_factor" and "add_offset", which GDAL presents through GetUnit(), GetScale()
+// and GetOffset() instead of as attributes, are reported from those.
 //
 // Writing: GDALDriver::CreateMultiDimensional with FORMAT=ZARR_V2, groups with
 // CreateGroup, one dimension per axis (dim0, dim1, ...) in the array's group, and
@@ -375,6 +379,13 @@ ReadResult read_array(const json &target, const std::string &path, const std::st
     if (!rg) fail("GetRootGroup");
     std::string full = "/" + path;
     while (full.size() > 1 && full.back() == '/') full.pop_back();
+    if (full == "/") {
+        // An array at the dataset root (.zarray or zarr.json of an array at the top, no group
+        // above it): GDAL presents it as the only array of its root group, under a name of its
+        // own (the last part of the dataset's path), which is how its users open it.
+        const auto names = rg->GetMDArrayNames();
+        if (names.size() == 1 && rg->GetGroupNames().empty()) full = "/" + names[0];
+    }
     auto arr = rg->OpenMDArrayFromFullname(full);
     if (!arr) {
         if (g_log && g_log->errors.empty()) {
@@ -456,6 +467,16 @@ ReadResult read_array(const json &target, const std::string &path, const std::st
         throw Unsupported("the array has a compound data type");
     }
     for (const auto &attr : arr->GetAttributes()) res.attributes[attr->GetName()] = attribute_json(attr);
+    // GDAL takes the CF attributes "units", "scale_factor" and "add_offset" out of the attribute
+    // list and presents them through GetUnit(), GetScale() and GetOffset() (and writes them back
+    // under those names): they are the array's attributes as GDAL's users see them.
+    if (!arr->GetUnit().empty() && !res.attributes.contains("units")) res.attributes["units"] = arr->GetUnit();
+    bool has = false;
+    double v = arr->GetScale(&has);
+    if (has && !res.attributes.contains("scale_factor")) res.attributes["scale_factor"] = json_double(v);
+    has = false;
+    v = arr->GetOffset(&has);
+    if (has && !res.attributes.contains("add_offset")) res.attributes["add_offset"] = json_double(v);
     return res;
 }
 
@@ -702,6 +723,10 @@ void write_case(const json &kase, const std::string &data_path, const json &targ
     const auto shape = kase.at("shape").get<std::vector<uint64_t>>();
     const auto chunks = kase.at("chunks").get<std::vector<uint64_t>>();
     if (shape.size() != chunks.size()) throw BadRequest("shape and chunks differ in length");
+    if (kase.value("path", "array").empty())
+        throw Unsupported("GDAL's Zarr driver creates a dataset as a group (.zgroup) with its arrays below it "
+                          "(Create() puts the array in a group and names it after the file, ARRAY_NAME); it has "
+                          "no way to write an array at the dataset root");
     Encoding enc = plan(kase);
 
     size_t nelem = 1;

@@ -40,6 +40,10 @@
  *   (NC_STRING attributes fail: nc_close answers "NetCDF: NCZarr error"), other
  *   lists (JSON text starting with '[' is stored as a string), empty strings
  *   (nc_close crashes with SIGSEGV), and strings that are themselves a JSON object.
+ * - Root arrays (path ""): read as the root group's only variable, the way a netCDF user
+ *   would look for it; netcdf-c 4.9.0 opens a dataset whose root is an array as an empty
+ *   root group, which is answered `unsupported` with what the library presented. Writing
+ *   one is unsupported (netCDF variables live in groups).
  * - Reading: attributes are all of the variable's netCDF attributes; text that is
  *   a JSON object or array is decoded back to JSON (netcdf-c's convention). The
  *   fill value comes from nc_inq_var_fill (null when the variable is not
@@ -421,6 +425,10 @@ static int make_plan(json_object *kase, plan *p, zc_err *err) {
     }
     const char *order = zc_str(kase, "order");
     if (order && strcmp(order, "C")) return zc_fail(err, ZC_UNSUPPORTED, "NCZarr writes order C only");
+    const char *apath = zc_str(kase, "path");
+    if (apath && !*apath)
+        return zc_fail(err, ZC_UNSUPPORTED, "netCDF variables live in groups: NCZarr writes the dataset root as a "
+                       "group (.zgroup) and every array below it, never an array at the root");
     if (p->ndims == 0)
         return zc_fail(err, ZC_UNSUPPORTED, "NCZarr records a netCDF scalar variable as a Zarr array of shape [1], "
                        "not [] (verified)");
@@ -921,7 +929,22 @@ static int nc_read(json_object *target, const char *path, const char *format, zc
     for (char *save = NULL, *part = strtok_r(pathbuf, "/", &save); part && nparts < 256;
          part = strtok_r(NULL, "/", &save))
         parts[nparts++] = part;
-    if (nparts == 0) { rc = zc_fail(err, ZC_UNSUPPORTED, "netCDF reads variables, not a root array"); goto done; }
+    int var;
+    if (nparts == 0) {
+        /* An array at the dataset root: a netCDF user would look for the root group's only
+         * variable. netcdf-c 4.9.0 opens such a dataset as an empty root group. */
+        int nvars = 0;
+        if ((s = nc_inq_nvars(nc, &nvars)) != NC_NOERR) { rc = nc_error(err, s, "nc_inq_nvars"); goto done; }
+        if (nvars != 1) {
+            rc = zc_fail(err, ZC_UNSUPPORTED, "netcdf-c %s opens a dataset whose root is an array (.zarray at the "
+                         "top, no group) as a root group with %d variables: NCZarr reads arrays only as "
+                         "variables inside groups", version(), nvars);
+            goto done;
+        }
+        var = 0;
+        parts[nparts++] = "(root)";
+        goto have_var;
+    }
     for (int i = 0; i < nparts - 1; i++) {
         if ((s = nc_inq_grp_ncid(grp, parts[i], &grp)) != NC_NOERR) {
             char what[300];
@@ -930,13 +953,13 @@ static int nc_read(json_object *target, const char *path, const char *format, zc
             goto done;
         }
     }
-    int var;
     if ((s = nc_inq_varid(grp, parts[nparts - 1], &var)) != NC_NOERR) {
         char what[300];
         snprintf(what, sizeof what, "nc_inq_varid %s", parts[nparts - 1]);
         rc = nc_error(err, s, what);
         goto done;
     }
+have_var:;
     nc_type t;
     int nd, dimids[NC_MAX_VAR_DIMS], natts;
     if ((s = nc_inq_var(grp, var, NULL, &t, &nd, dimids, &natts)) != NC_NOERR) { rc = nc_error(err, s, "nc_inq_var"); goto done; }
