@@ -191,3 +191,141 @@ def test_fill_equal_tells_apart_what_differs():
     assert not canonical.fill_equal(-0.0, 0.0, "float64") and not canonical.fill_equal(["NaN", 0.0], ["NaN", -0.0], "complex64")
     assert canonical.fill_equal("AAAAAAAA", "", "S6") and not canonical.fill_equal("YWI=", "YQ==", "S6")
     assert not canonical.fill_equal(2**53 + 1, 2**53, "int64") and not canonical.fill_equal(None, 0, "int16")
+
+
+# --- every other language, by its own test -----------------------------------------------------
+
+def _has_nul(v) -> bool:
+    """A string or S<n> element a C string (char*) cannot hold: a NUL before other bytes."""
+    def holds(b: bytes) -> bool:
+        return b.rstrip(b"\0").find(b"\0") < 0
+
+    def bytes_of(x) -> list[bytes]:
+        if x is None:
+            return []
+        if "text" in x:
+            return [x["text"].encode("utf-8")]
+        if "values" in x:
+            return [s.encode("utf-8") + (b"x" if s.endswith("\0") else b"") for s in x["values"]]
+        raw = bytes.fromhex(x["hex"])
+        n = int(v["dtype"][1:]) if v["dtype"].startswith("S") else len(raw)
+        return [raw[i:i + n] for i in range(0, len(raw), n)] if raw else []
+
+    if not (v["dtype"] == "string" or v["dtype"].startswith("S")):
+        return False
+    return not all(holds(b) for b in bytes_of(v.get("input") or v.get("value") or v.get("decoded")))
+
+
+NUMERIC = set(canonical.NUMERIC_DTYPES)
+FIXED_TEXT = re.compile(r"^[SU]\d+$")
+C_DTYPES = {"int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64", "string"}
+GDAL_DTYPES = C_DTYPES - {"int8"} | {"complex64", "complex128"}  # GDAL 3.6: no Int8, Float16 or boolean
+
+# Which vectors each language must pass (the rest it skips, with the reason it reports).
+MUST_PASS = {
+    "javascript": lambda kind, v: True,
+    "rust": lambda kind, v: True,
+    "java": lambda kind, v: v["dtype"] in NUMERIC and (kind == "array" or not (
+        v["dtype"].startswith("complex") or v["dtype"] == "float16")),
+    "c": lambda kind, v: (v["dtype"] in C_DTYPES or v["dtype"].startswith("S")) and not _has_nul(v),
+    "c++": lambda kind, v: (v["dtype"] in GDAL_DTYPES or v["dtype"].startswith("S")
+                            or (kind == "fill" and v["dtype"].startswith("U"))) and not _has_nul(v),
+}
+
+
+def check_report(language: str, report: Path, proc: subprocess.CompletedProcess | None = None) -> None:
+    lines = report.read_text(encoding="utf-8").splitlines() if report.exists() else []
+    seen: dict[tuple[str, str], tuple[str, str]] = {}
+    for ln in lines:
+        m = re.match(r"^(ok|skip|FAIL) (array|fill) (\S+)(?:: (.*))?$", ln)
+        assert m, f"{language}: bad report line {ln!r}"
+        seen[(m.group(2), m.group(3))] = (m.group(1), m.group(4) or "")
+    failed = [f"{k[0]} {k[1]}: {why}" for k, (st, why) in seen.items() if st == "FAIL"]
+    tail = "" if proc is None else "\n" + (proc.stdout + proc.stderr)[-3000:]
+    assert not failed, f"{language}: {len(failed)} vectors failed:\n" + "\n".join(failed) + tail
+    every = [("array", v) for v in ARRAYS] + [("fill", v) for v in FILLS]
+    missing = [f"{kind} {v['name']}" for kind, v in every if (kind, v["name"]) not in seen]
+    assert not missing, f"{language}: vectors not run: {missing}" + tail
+    skipped = [f"{kind} {v['name']}: {seen[(kind, v['name'])][1]}" for kind, v in every
+               if MUST_PASS[language](kind, v) and seen[(kind, v["name"])][0] != "ok"]
+    assert not skipped, f"{language}: vectors of its dtypes skipped:\n" + "\n".join(skipped)
+    if proc is not None:
+        assert proc.returncode == 0, f"{language}: exit status {proc.returncode}" + tail
+
+
+def run(cmd: list[str], cwd: Path, report: Path, timeout: float = 900, env: dict | None = None):
+    env = {**os.environ, "ZC_VECTORS": str(VECTORS_FILE), "ZC_VECTORS_REPORT": str(report), **(env or {})}
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def built(impl: str):
+    """The adapter of `impl`, set up as a run would (its build reused when unchanged). Skips
+    when its build tools are absent; a failing build skips here and fails under CI."""
+    from harness.environments import NotAvailable, setup
+    from harness.matrix import load_matrix
+
+    (iv,) = load_matrix().resolve_impls([impl], "reader")
+    build = iv.spec.build or iv.impl.build
+    missing = [tool for tool in (build.requires if build else []) if not shutil.which(tool)]
+    if missing:
+        pytest.skip(f"{iv.id}: {', '.join(missing)} not installed")
+    try:
+        return setup(iv, log=lambda *_: None)
+    except NotAvailable as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"{iv.id} not available here: {exc}")
+
+
+def test_javascript(tmp_path):
+    if not shutil.which("node"):
+        pytest.skip("node not installed")
+    report = tmp_path / "report.txt"
+    proc = run(["node", "--test", "canonical.test.mjs"], ROOT / "readers" / "js-protocol", report)
+    check_report("javascript", report, proc)
+
+
+@pytest.fixture(scope="module")
+def java_test_classes(tmp_path_factory):
+    """CanonicalVectors compiled once (against zarr-java's jar: the protocol classes are the same
+    source in both Java adapters)."""
+    if not (shutil.which("javac") and shutil.which("java")):
+        pytest.skip("a JDK (javac, java) is not installed")
+    jar = next(Path(p) for p in built("zarr-java").command if p.endswith(".jar"))
+    classes = tmp_path_factory.mktemp("java-classes")
+    src = ROOT / "readers" / "java-protocol" / "src" / "test" / "java" / "zc" / "CanonicalVectors.java"
+    javac = subprocess.run(["javac", "-d", str(classes), "-cp", str(jar), str(src)], capture_output=True, text=True)
+    assert javac.returncode == 0, javac.stderr
+    return classes
+
+
+@pytest.mark.parametrize("impl", ["zarr-java", "jzarr"])
+def test_java(impl, java_test_classes, tmp_path):
+    """java-protocol's Canonical as each Java adapter's jar has it (with that adapter's Jackson)."""
+    jar = next(Path(p) for p in built(impl).command if p.endswith(".jar"))
+    classes = java_test_classes
+    report = tmp_path / "report.txt"
+    proc = run(["java", "-cp", f"{jar}{os.pathsep}{classes}", "zc.CanonicalVectors", str(VECTORS_FILE), str(report)],
+               ROOT, report)
+    check_report("java", report, proc)
+
+
+def test_rust(tmp_path):
+    """The zarrs adapter's canonical module (`cargo test`), in the adapter's own target directory."""
+    from harness.environments import tools_root
+
+    env = built("zarrs")  # the release build whose dependencies the test reuses
+    del env
+    report = tmp_path / "report.txt"
+    proc = run(["cargo", "test", "--release", "--locked", "--quiet", "--target-dir",
+                str(tools_root() / "cargo-target" / "zarrs-rs")], ROOT / "readers" / "zarrs-rs", report)
+    check_report("rust", report, proc)
+
+
+@pytest.mark.parametrize("impl, language", [("netcdf-c", "c"), ("gdal", "c++")])
+def test_native(impl, language, tmp_path):
+    """netcdf-c's zc_common.c and gdal's zc_canonical.cpp, by a test program their Makefiles build."""
+    built(impl)  # the Debian packages its build needs
+    report = tmp_path / "report.txt"
+    proc = run(["make", "-s", "test", f"VECTORS={VECTORS_FILE}", f"REPORT={report}"], ROOT / "readers" / impl, report)
+    check_report(language, report, proc)
