@@ -255,10 +255,12 @@ def build() -> None:
         array(f"{dt}/0d", dt, [], [[nans[4], sign]], "a 0-d array: signalling NaN real part, -0.0 imaginary part")
 
     # S<n>: bytes, high bytes, embedded and trailing NULs
-    array("S4/high-bytes-and-nuls", "S4", [2, 3], [
-        b"\xff\xfe\x80\x01", b"a\x00b\x00", b"ab\x00\x00", b"\x00\x00\x00\x00", b"\x00abc", b"\xc3\xa9\xe2\x82",
-    ], "n bytes per element as they are: high bytes, an embedded NUL, trailing NULs (padding), all NULs, "
-       "a leading NUL, UTF-8 cut in the middle of a character")
+    array("S4/high-bytes-and-padding", "S4", [2, 3], [
+        b"\xff\xfe\x80\x01", b"z\x00\x00\x00", b"ab\x00\x00", b"\x00\x00\x00\x00", b"abcd", b"\xc3\xa9\xe2\x82",
+    ], "n bytes per element as they are: high bytes, trailing NULs (padding), all NULs, no padding, "
+       "UTF-8 cut in the middle of a character")
+    array("S4/embedded-nuls", "S4", [3], [b"a\x00b\x00", b"\x00abc", b"\x00\x00\x00\xff"],
+          "NULs before other bytes are kept (not representable in a C string)")
     array("S1/0d", "S1", [], [b"\xff"], "a 0-d array of one high byte")
     array("S6/text", "S6", [3], [b"zarr\x00\x00", b"abcdef", b"caf\xc3\xa9\x00"], "ASCII and UTF-8 text, NUL-padded")
 
@@ -272,8 +274,10 @@ def build() -> None:
 
     # string: variable-length UTF-8
     array("string/mixed", "string", [2, 4], [
-        "", "a", "\U0001F9CA", "e\u0301", "na\u00efve caf\u00e9", "a\0b", "\U0010FFFF", "tab\tand\nnewline",
-    ], "4-byte little-endian UTF-8 length then the bytes: empty, astral, combining, embedded NUL, control characters")
+        "", "a", "\U0001F9CA", "e\u0301", "na\u00efve caf\u00e9", "\u6570\u636e", "\U0010FFFF", "tab\tand\nnewline",
+    ], "4-byte little-endian UTF-8 length then the bytes: empty, astral, combining, CJK, control characters")
+    array("string/embedded-nul", "string", [2], ["a\0b", "\0"],
+          "an embedded NUL is part of the string (not representable in a C string)")
     array("string/0d", "string", [], ["\u6570\u636e \U0001F9CA"], "a 0-d array")
     array("string/all-empty", "string", [3], ["", "", ""], "only empty strings: 4 zero bytes each")
 
@@ -316,7 +320,8 @@ def build() -> None:
     fill("S6/nul-padded", "S6", b"ab\0\0\0\0", "base64 of the bytes without the trailing NULs: \"YWI=\"")
     fill("S6/all-nul", "S6", b"\0" * 6, "all NULs: base64 of no bytes, \"\"")
     fill("S6/full", "S6", b"abcdef", "no padding")
-    fill("S4/high-bytes-embedded-nul", "S4", b"\xff\x00\x80\x00", "high bytes and an embedded NUL are kept")
+    fill("S4/high-bytes", "S4", b"\xff\x80\x7f\x00", "high bytes are kept")
+    fill("S4/embedded-nul", "S4", b"\xff\x00\x80\x00", "an embedded NUL is kept (not representable in a C string)")
     fill("S4/text", "S4", "\u00e9t", "a library that reports text: its UTF-8 bytes (not Latin-1)")
     fill("U3/astral", "U3", "\U0001F9CA", "a JSON string")
     fill("U3/combining", "U3", "e\u0301", "a JSON string, not normalised")
