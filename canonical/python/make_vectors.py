@@ -121,6 +121,12 @@ def array(name: str, dtype: str, shape: list[int], elements: list, note: str) ->
                    "hash": "sha256:" + hashlib.sha256(canon).hexdigest(), "note": note})
 
 
+def raw_array(name: str, dtype: str, shape: list[int], raw: bytes, canon: bytes, note: str) -> dict:
+    """A vector whose input bytes are not what element_bytes makes (bool bytes other than 0/1)."""
+    return {"name": name, "dtype": dtype, "shape": shape, "input": {"hex": raw.hex()}, "canonical": canon.hex(),
+            "hash": "sha256:" + hashlib.sha256(canon).hexdigest(), "note": note}
+
+
 FILLS: list[dict] = []
 
 
@@ -206,6 +212,8 @@ def build() -> None:
     # bool
     array("bool/2d", "bool", [2, 3], [True, False, True, True, False, False], "one byte 0 or 1 per element")
     array("bool/0d", "bool", [], [True], "a 0-d array")
+    ARRAYS.append(raw_array("bool/nonzero-bytes", "bool", [4], bytes([0, 1, 2, 0xFF]), bytes([0, 1, 1, 1]),
+                            "bytes a library may hold for True (a chunk read as it is stored): canonical 1"))
 
     # integers: extremes, both signs, beyond 2^53
     for dt in ("int8", "int16", "int32", "int64"):

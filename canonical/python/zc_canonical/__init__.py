@@ -122,6 +122,9 @@ def _element_bytes(arr: np.ndarray, dtype: str | None, canonical_nan: bool) -> b
         return bytes(out)
     target = numpy_dtype(name)
     a = np.ascontiguousarray(arr.astype(target, copy=False))
+    if target.kind == "b":
+        # a bool array read as stored may hold other bytes than 0/1 for True
+        return (a.view(np.uint8) != 0).astype(np.uint8).tobytes()
     if not canonical_nan:
         return a.tobytes()
     if target.kind == "f":

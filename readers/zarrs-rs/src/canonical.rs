@@ -72,6 +72,11 @@ pub fn bytes(dtype: &str, data: ArrayBytes<'_>) -> Result<Vec<u8>, String> {
             let mut b = bytes.into_owned();
             if let Some(w) = float_width(dtype) {
                 canonicalize_nan(&mut b, w);
+            } else if dtype == "bool" {
+                // zarrs hands over bool bytes as stored: any nonzero byte is True
+                for x in b.iter_mut() {
+                    *x = u8::from(*x != 0);
+                }
             }
             Ok(b)
         }
