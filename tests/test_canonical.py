@@ -299,6 +299,7 @@ def java_test_classes(tmp_path_factory):
     return classes
 
 
+@pytest.mark.adapters  # builds the adapter when its build is not current
 @pytest.mark.parametrize("impl", ["zarr-java", "jzarr"])
 def test_java(impl, java_test_classes, tmp_path):
     """java-protocol's Canonical as each Java adapter's jar has it (with that adapter's Jackson)."""
@@ -310,6 +311,7 @@ def test_java(impl, java_test_classes, tmp_path):
     check_report("java", report, proc)
 
 
+@pytest.mark.adapters  # builds the adapter when its build is not current
 def test_rust(tmp_path):
     """The zarrs adapter's canonical module (`cargo test`), in the adapter's own target directory."""
     from harness.environments import tools_root
@@ -322,6 +324,7 @@ def test_rust(tmp_path):
     check_report("rust", report, proc)
 
 
+@pytest.mark.adapters  # builds the adapter when its build is not current
 @pytest.mark.parametrize("impl, language", [("netcdf-c", "c"), ("gdal", "c++")])
 def test_native(impl, language, tmp_path):
     """netcdf-c's zc_common.c and gdal's zc_canonical.cpp, by a test program their Makefiles build."""

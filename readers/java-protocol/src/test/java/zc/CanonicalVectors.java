@@ -156,10 +156,12 @@ public final class CanonicalVectors {
         byte[] got = Canonical.bytes(library(raw, dtype), dtype);
         check(HEX.formatHex(got).equals(want), "canonical bytes " + HEX.formatHex(got) + ", expected " + want);
         check(("sha256:" + Protocol.sha256(got)).equals(v.get("hash").asText()), "hash");
-        // Reference data (writers' input) keeps every NaN payload when decoded.
-        Object decoded = Canonical.decode(raw, dtype, n);
-        check(HEX.formatHex(rawBits(decoded)).equals(HEX.formatHex(raw)), "Canonical.decode changed the element bits: "
-                + HEX.formatHex(rawBits(decoded)) + " from " + HEX.formatHex(raw));
+        // Reference data (writers' input) keep every NaN payload when decoded.
+        if (dtype.startsWith("float") || dtype.startsWith("complex")) {
+            Object decoded = Canonical.decode(raw, dtype, n);
+            check(HEX.formatHex(rawBits(decoded)).equals(HEX.formatHex(raw)), "Canonical.decode changed the element bits: "
+                    + HEX.formatHex(rawBits(decoded)) + " from " + HEX.formatHex(raw));
+        }
         return null;
     }
 
