@@ -22,16 +22,13 @@
 //!   components are baked in from Cargo.lock by build.rs.
 
 use std::any::type_name;
-use std::borrow::Cow;
 use std::fmt::Display;
 use std::io::{BufRead, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use base64::Engine;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use zarrs::array::{
     Array, ArrayBuilder, ArrayBytes, ArrayBytesOffsets, ArrayCreateError, ArrayMetadata,
     ArrayMetadataV2, ArraySubset, ChunkKeyEncoding, CodecChain, DataType, FillValue,
@@ -42,7 +39,7 @@ use zarrs::filesystem::FilesystemStore;
 use zarrs::group::{Group, GroupBuilder, GroupMetadata};
 use zarrs::metadata::v2::GroupMetadataV2;
 use zarrs::metadata::v3::MetadataV3;
-use zarrs::plugin::{ExtensionName, PluginCreateError};
+use zarrs::plugin::PluginCreateError;
 use zarrs::storage::storage_adapter::async_to_sync::{AsyncToSyncBlockOn, AsyncToSyncStorageAdapter};
 use zarrs::storage::{
     AsyncReadableStorageTraits, ReadableStorageTraits, ReadableWritableStorageTraits, StorageError,
@@ -57,6 +54,8 @@ use zarrs_object_store::object_store::{
 // native-endian: the two coincide only on a little-endian host.
 #[cfg(target_endian = "big")]
 compile_error!("this adapter assumes a little-endian host");
+
+mod canonical;
 
 const PROTOCOL: u64 = 1;
 
@@ -165,63 +164,11 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 // ---------------------------------------------------------------------------
-// Canonical dtypes, bytes and fill values
+// Canonical dtypes, bytes and fill values: src/canonical.rs
 
 /// The canonical dtype name of a zarrs data type.
 fn canonical_dtype(dt: &DataType) -> R<String> {
-    let name = dt.name_v3().map(Cow::into_owned).unwrap_or_default();
-    let canon = match name.as_str() {
-        "bool" | "int8" | "int16" | "int32" | "int64" | "uint8" | "uint16" | "uint32" | "uint64"
-        | "float16" | "float32" | "float64" | "complex64" | "complex128" | "string" => name.clone(),
-        "complex_float32" => "complex64".into(),
-        "complex_float64" => "complex128".into(),
-        "fixed_length_utf32" => match dt.fixed_size() {
-            Some(n) => format!("U{}", n / 4),
-            None => String::new(),
-        },
-        _ => String::new(),
-    };
-    if canon.is_empty() {
-        return Err(Failure::Unsupported(format!(
-            "zarrs data type {dt} has no canonical dtype name in protocol v1"
-        )));
-    }
-    Ok(canon)
-}
-
-/// Width in bytes of the float parts of a float/complex dtype (None otherwise).
-fn float_width(dtype: &str) -> Option<usize> {
-    match dtype {
-        "float16" => Some(2),
-        "float32" | "complex64" => Some(4),
-        "float64" | "complex128" => Some(8),
-        _ => None,
-    }
-}
-
-/// Replace every NaN of little-endian floats of `width` bytes by the canonical quiet NaN.
-fn canonicalize_nan(bytes: &mut [u8], width: usize) {
-    for part in bytes.chunks_exact_mut(width) {
-        match width {
-            2 => {
-                let v = u16::from_le_bytes([part[0], part[1]]);
-                if v & 0x7c00 == 0x7c00 && v & 0x03ff != 0 {
-                    part.copy_from_slice(&0x7e00u16.to_le_bytes());
-                }
-            }
-            4 => {
-                if f32::from_le_bytes(part.try_into().unwrap()).is_nan() {
-                    part.copy_from_slice(&0x7fc0_0000u32.to_le_bytes());
-                }
-            }
-            8 => {
-                if f64::from_le_bytes(part.try_into().unwrap()).is_nan() {
-                    part.copy_from_slice(&0x7ff8_0000_0000_0000u64.to_le_bytes());
-                }
-            }
-            _ => {}
-        }
-    }
+    canonical::dtype_name(dt).map_err(Failure::Unsupported)
 }
 
 /// Fixed-size elements of `shape` (C order) with the axes reversed.
@@ -252,66 +199,6 @@ fn reverse_axes(bytes: &[u8], shape: &[u64], size: usize) -> Vec<u8> {
         }
     }
     out
-}
-
-fn float_json(x: f64) -> Value {
-    if x.is_nan() {
-        json!("NaN")
-    } else if x.is_infinite() {
-        json!(if x > 0.0 { "Infinity" } else { "-Infinity" })
-    } else {
-        json!(x)
-    }
-}
-
-fn f16_at(b: &[u8]) -> f64 {
-    half::f16::from_le_bytes([b[0], b[1]]).to_f64()
-}
-fn f32_at(b: &[u8]) -> f64 {
-    f32::from_le_bytes(b[..4].try_into().unwrap()) as f64
-}
-fn f64_at(b: &[u8]) -> f64 {
-    f64::from_le_bytes(b[..8].try_into().unwrap())
-}
-
-/// The protocol's JSON form of a fill value, from zarrs' fill value bytes.
-fn fill_json(dtype: &str, fill: &FillValue) -> Value {
-    let b = fill.as_ne_bytes();
-    macro_rules! int {
-        ($t:ty) => {
-            json!(<$t>::from_le_bytes(b.try_into().unwrap()))
-        };
-    }
-    match dtype {
-        "bool" => json!(b[0] != 0),
-        "int8" => int!(i8),
-        "int16" => int!(i16),
-        "int32" => int!(i32),
-        "int64" => int!(i64),
-        "uint8" => int!(u8),
-        "uint16" => int!(u16),
-        "uint32" => int!(u32),
-        "uint64" => int!(u64),
-        "float16" => float_json(f16_at(b)),
-        "float32" => float_json(f32_at(b)),
-        "float64" => float_json(f64_at(b)),
-        "complex64" => json!([float_json(f32_at(&b[..4])), float_json(f32_at(&b[4..]))]),
-        "complex128" => json!([float_json(f64_at(&b[..8])), float_json(f64_at(&b[8..]))]),
-        "string" => json!(String::from_utf8_lossy(b)),
-        d if d.starts_with('U') => {
-            let s: String = b
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
-                .map(|u| char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER))
-                .collect();
-            json!(s.trim_end_matches('\0'))
-        }
-        d if d.starts_with('S') => {
-            let end = b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
-            json!(base64::engine::general_purpose::STANDARD.encode(&b[..end]))
-        }
-        _ => Value::Null,
-    }
 }
 
 /// What a read produced, before canonicalisation.
@@ -468,35 +355,16 @@ fn do_read(req: &Value) -> R<Value> {
     let dtype = canonical_dtype(&out.data_type)?;
     let mut shape = out.shape.clone();
     let mut attributes = out.attributes;
-    let raw: Vec<u8> = match out.bytes {
-        ArrayBytes::Fixed(bytes) => {
+    let bytes = match out.bytes {
+        ArrayBytes::Fixed(bytes) if fmt == Format::N5 => {
+            // zarrs_n5 presents N5's own axis order; the protocol compares the reversed view.
+            shape.reverse();
             let size = out.data_type.fixed_size().unwrap_or(1);
-            let mut b = if fmt == Format::N5 {
-                // zarrs_n5 presents N5's own axis order; the protocol compares the reversed view.
-                shape.reverse();
-                reverse_axes(&bytes, &out.shape, size)
-            } else {
-                bytes.into_owned()
-            };
-            if let Some(w) = float_width(&dtype) {
-                canonicalize_nan(&mut b, w);
-            }
-            b
+            ArrayBytes::new_flen(reverse_axes(&bytes, &out.shape, size))
         }
-        ArrayBytes::Variable(v) => {
-            let (bytes, offsets) = v.into_parts();
-            let mut b = Vec::with_capacity(bytes.len() + 4 * offsets.len());
-            for w in offsets.windows(2) {
-                let item = &bytes[w[0]..w[1]];
-                b.extend_from_slice(&(item.len() as u32).to_le_bytes());
-                b.extend_from_slice(item);
-            }
-            b
-        }
-        ArrayBytes::Optional(_) => {
-            return Err(Failure::Unsupported("optional (masked) arrays have no canonical form".into()));
-        }
+        bytes => bytes,
     };
+    let raw = canonical::bytes(&dtype, bytes).map_err(Failure::Unsupported)?;
     if fmt == Format::N5 {
         // zarrs_n5 adds the array's whole N5 metadata document as the attribute "_n5";
         // it is the library's bookkeeping, not a user attribute.
@@ -505,9 +373,8 @@ fn do_read(req: &Value) -> R<Value> {
     if let Some(dump) = req.get("dump").and_then(Value::as_str) {
         std::fs::write(dump, &raw).map_err(error)?;
     }
-    let hash: String = Sha256::digest(&raw).iter().map(|b| format!("{b:02x}")).collect();
-    let hash = format!("sha256:{hash}");
-    let fill = if out.fill_null { Value::Null } else { fill_json(&dtype, &out.fill) };
+    let hash = canonical::hash(&raw);
+    let fill = canonical::fill_json(&dtype, (!out.fill_null).then_some(&out.fill));
     Ok(json!({
         "status": "ok",
         "shape": shape,
