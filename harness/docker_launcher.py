@@ -106,10 +106,10 @@ class ContainerProcess:
         self.stdin, self.stdout, self.pid = popen.stdin, popen.stdout, popen.pid
 
     def poll(self):
-        return self.popen.poll()
+        return _signalled(self.popen.poll())
 
     def wait(self, timeout=None):
-        return self.popen.wait(timeout=timeout)
+        return _signalled(self.popen.wait(timeout=timeout))
 
     def kill(self) -> None:
         """At once: the container (every process in it) and its client. A client that has
@@ -128,7 +128,7 @@ class DockerLauncher:
     name = "docker"
 
     def __init__(self, dirs: AdapterDirs | None = None, base_image: str | None = None, network: str = "host",
-                 memory: str = "4g", cpus: float | None = None, pids: int = 1024, tmp_size: str = "1g"):
+                 memory: str = "8g", cpus: float | None = None, pids: int = 1024, tmp_size: str = "1g"):
         if network not in ("host", "none"):
             raise ValueError(f"network must be 'host' or 'none', not {network!r}")
         self.dirs = dirs
@@ -147,11 +147,16 @@ class DockerLauncher:
         self._clients: list[subprocess.Popen] = []
         self._lock = threading.Lock()
         self._swept = False
+        self._engine: str | None = None
+        self._closed = False
 
     # --- images -------------------------------------------------------------------------------------------
     def prepare(self, environments: dict[str, Environment], log=print):
         """The environments whose image is built and up to date; why not for the others."""
-        problem = engine_problem()
+        with self._lock:
+            if self._engine is None:  # asked once: prepare() runs for every implementation a run starts
+                self._engine = engine_problem() or ""
+        problem = self._engine
         if problem:
             return {}, {i: f"the docker runner is not available: {problem}" for i in environments}
         self.sweep_orphans(log)
@@ -198,7 +203,7 @@ class DockerLauncher:
                "--memory", self.memory, "--memory-swap", self.memory, "--cpus", f"{self.cpus:g}",
                "--pids-limit", str(self.pids),
                # exec allowed: the Java adapters' native libraries (JNA, zstd-jni, blosc) unpack there
-               "--tmpfs", f"/tmp:rw,nosuid,nodev,size={self.tmp_size}", "--workdir", "/tmp",
+               "--tmpfs", f"/tmp:rw,exec,nosuid,nodev,size={self.tmp_size}", "--workdir", "/tmp",
                "--network", self.network,
                # the protocol goes over the attached streams; the engine keeps no copy
                "--log-driver", "none"]
@@ -214,6 +219,9 @@ class DockerLauncher:
     def spawn(self, environment: Environment, stderr) -> ContainerProcess:
         name = f"zc-{self.run_id}-{_slug(environment.impl.id)}-{next(self._numbers)}"
         cmd, client_env = self.run_args(environment, name)
+        with self._lock:
+            if self._closed:
+                raise ContainerUnavailable("the run is closing: no new container")
         popen = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=client_env,
                                  start_new_session=True, bufsize=0)
         with self._lock:
@@ -262,11 +270,14 @@ class DockerLauncher:
             self.remove(dead)
 
     def close(self) -> None:
-        """Remove every container of this run (the workers have stopped theirs) and end any client left."""
+        """Remove every container of this run (the workers have stopped theirs) and end any client left.
+        No container starts after this (a start still under way when Ctrl-C came is removed too)."""
+        with self._lock:
+            self._closed = True
         try:
-            left = self.remove_all()
+            self.remove_all()
         except ImageError:
-            left = []
+            pass
         with self._lock:
             clients, self._clients = self._clients, []
         for p in clients:
@@ -279,8 +290,20 @@ class DockerLauncher:
                     p.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     pass
+        try:
+            left = self.remove_all()  # one whose client was killed while it was being created
+        except ImageError:
+            left = []
         if left:
             raise RuntimeError(f"containers of run {self.run_id} could not be removed: {' '.join(left)}")
+
+
+def _signalled(code: int | None) -> int | None:
+    """The container's init reports an adapter killed by signal N as status 128+N; a local process's
+    status is -N. Told the same way, so that both runners word a crash alike."""
+    if code is not None and 128 < code <= 128 + 64:
+        return 128 - code
+    return code
 
 
 def _alive(pid: int) -> bool:

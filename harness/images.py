@@ -37,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -48,9 +49,11 @@ REPO = "zarr-conformance"
 LABEL = "org.zarr-conformance"
 L_IMPL, L_INPUTS, L_DEBIAN, L_KIND = (f"{LABEL}.impl", f"{LABEL}.inputs", f"{LABEL}.debian-packages", f"{LABEL}.kind")
 L_NEEDS = f"{LABEL}.needs-debian"  # in a Dockerfile: Debian packages an adapter loads at run time (dlopen)
-LAYOUT = "1"  # the staged layout below; a change rebuilds every image
+LAYOUT = "2"  # the staged layout below; a change rebuilds every image
+TRUST_STORE = "/etc/ssl/certs/ca-certificates.crt"
 
 BASE_SUITE = "bookworm"
+BASE_LAYOUT = "1"  # how the base image is made; a change makes it (and so every image) anew
 BASE_VARIANT = "minbase"
 # Not needed to run adapters: package lists and caches, documentation, translations.
 BASE_PRUNE = ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man", "usr/share/info",
@@ -103,6 +106,21 @@ def engine_problem() -> str | None:
     return None
 
 
+def start_engine(log=print) -> str | None:
+    """Install and start the engine where that is possible (scripts/install-docker.sh); None when it answers,
+    otherwise why not."""
+    script = ROOT / "scripts" / "install-docker.sh"
+    log("the docker engine does not answer: scripts/install-docker.sh")
+    try:
+        proc = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"scripts/install-docker.sh failed: {exc}"
+    if proc.returncode != 0:
+        lines = [ln.removeprefix("install-docker: ") for ln in proc.stderr.strip().splitlines()]
+        return "; ".join(lines[-3:]) or "scripts/install-docker.sh failed"
+    return None
+
+
 # --- host facts (Debian packages, shared objects) ---------------------------------------------------------------------
 @dataclasses.dataclass
 class Package:
@@ -112,24 +130,33 @@ class Package:
 
 
 _host_packages: dict[str, Package] | None = None
+_host_lock = threading.Lock()
 
 
 def host_packages() -> dict[str, Package]:
-    """Installed Debian packages of the host (empty where there is no dpkg)."""
+    """Installed Debian packages of the host (empty where there is no dpkg). Read once; thread-safe
+    (the launcher prepares implementations in parallel)."""
     global _host_packages
-    if _host_packages is None:
-        _host_packages = {}
-        if shutil.which("dpkg-query"):
-            out = subprocess.run(["dpkg-query", "-W", "-f=${Package}\t${Version}\t${db:Status-Abbrev}\t${Depends}, "
-                                  "${Pre-Depends}\n"], capture_output=True, text=True).stdout
-            for line in out.splitlines():
-                name, version, status, deps = (line.split("\t") + ["", "", ""])[:4]
-                if not status.startswith("ii"):
-                    continue
-                groups = [[re.sub(r"\s*\(.*?\)|:[a-z0-9]+$", "", a.strip()).strip() for a in g.split("|")]
-                          for g in deps.split(",") if g.strip()]
-                _host_packages[name] = Package(name, version, groups)
-    return _host_packages
+    with _host_lock:
+        if _host_packages is None:
+            _host_packages = _read_host_packages()
+        return _host_packages
+
+
+def _read_host_packages() -> dict[str, Package]:
+    packages: dict[str, Package] = {}
+    if not shutil.which("dpkg-query"):
+        return packages
+    listing = subprocess.run(["dpkg-query", "-W", "-f=${Package}\t${Version}\t${db:Status-Abbrev}\t${Depends}, "
+                              "${Pre-Depends}\n"], capture_output=True, text=True).stdout
+    for line in listing.splitlines():
+        name, version, status, deps = (line.split("\t") + ["", "", ""])[:4]
+        if not status.startswith("ii"):
+            continue
+        groups = [[re.sub(r"\s*\(.*?\)|:[a-z0-9]+$", "", a.strip()).strip() for a in g.split("|")]
+                  for g in deps.split(",") if g.strip()]
+        packages[name] = Package(name, version, groups)
+    return packages
 
 
 def _usr(path: str) -> str:
@@ -353,6 +380,14 @@ def _stat_id(p: str | Path) -> str:
     return f"{os.path.realpath(p)}:{st.st_size}:{int(st.st_mtime)}"
 
 
+def _file_digest(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _venv_home(iv: ImplVersion) -> tuple[Path, str]:
     """The interpreter prefix an environment was made with, and its version (from pyvenv.cfg)."""
     cfg = {}
@@ -382,6 +417,8 @@ def input_digest(spec: ImageSpec, env: Environment, base_id: str) -> str:
     # The command in the image's view: host paths (checkouts, caches) never change a tag.
     for part in (LAYOUT, spec.kind, base_id, spec.dockerfile.read_text(), json.dumps(spec.arguments(env.command))):
         h.update(part.encode() + b"\0")
+    if os.path.isfile(TRUST_STORE):
+        h.update(_stat_id(TRUST_STORE).encode())
     if spec.kind == "python":
         prefix, version = _venv_home(iv)
         h.update(python_stamp(iv).encode())
@@ -390,6 +427,11 @@ def input_digest(spec: ImageSpec, env: Environment, base_id: str) -> str:
             h.update(_stat_id(lib).encode())
     else:
         h.update(adapter_stamp(iv).encode())
+        if spec.kind == "native" and os.path.isfile(env.command[0]):
+            # The executable as it is now: a build tree shared by several checkouts (the machine-wide
+            # cargo target) may hold another checkout's build. (Jars are not hashed: Maven stamps
+            # the time into them, so the same sources make other bytes.)
+            h.update(_file_digest(env.command[0]).encode())
         if spec.kind == "node":
             h.update(_stat_id(shutil.which("node") or "node").encode())
         elif spec.kind == "java":
@@ -512,6 +554,12 @@ def stage(spec: ImageSpec, env: Environment, ctx: Path, base_pkgs: set[str], log
     else:
         elves, inside = _stage_native(spec, env, ctx)
     info = stage_debian(ctx, elves, inside, spec.needs_debian(), base_pkgs)
+    if os.path.isfile(TRUST_STORE):
+        # The host's CA bundle (generated by ca-certificates, so in no package's file list): TLS
+        # clients that refuse to start without roots (zarrs' object_store) behave as on the host.
+        dest = ctx / "debian" / TRUST_STORE.lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(TRUST_STORE, dest)
     info["context_bytes"] = _du(ctx)
     return info
 
@@ -540,7 +588,7 @@ def debian_mirror() -> str | None:
 
 
 def base_tag() -> str:
-    h = hashlib.sha256(json.dumps([LAYOUT, BASE_SUITE, BASE_VARIANT, BASE_PRUNE]).encode()).hexdigest()[:12]
+    h = hashlib.sha256(json.dumps([BASE_LAYOUT, BASE_SUITE, BASE_VARIANT, BASE_PRUNE]).encode()).hexdigest()[:12]
     return f"{REPO}/base:{BASE_SUITE}-{h}"
 
 
@@ -566,7 +614,11 @@ def make_base(log=print) -> tuple[str, float]:
     log(f"making the base image {tag}: debootstrap --variant={BASE_VARIANT} {BASE_SUITE} "
         f"{mirror or '(debootstrap default mirror)'} (a few minutes)")
     try:
-        cmd = [deboot, f"--variant={BASE_VARIANT}", BASE_SUITE, str(rootfs)] + ([mirror] if mirror else [])
+        # Downloaded packages are kept machine-wide: making the base again (a pruned engine) fetches nothing.
+        debs = tools_root() / "debootstrap-cache"
+        debs.mkdir(parents=True, exist_ok=True)
+        cmd = [deboot, f"--variant={BASE_VARIANT}", f"--cache-dir={debs}", BASE_SUITE, str(rootfs)] + \
+            ([mirror] if mirror else [])
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
         if proc.returncode != 0:
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-8:]
@@ -695,7 +747,8 @@ def image_states(envs: dict[str, Environment], base_image: str | None = None) ->
 class Built:
     iv: ImplVersion
     ref: str
-    seconds: float
+    seconds: float  # in all: staging the context and docker build
+    staging: float
     size: int
     context: int
     packages: int
@@ -713,6 +766,7 @@ def _build(spec: ImageSpec, env: Environment, ref: str, base_ref: str, base_pkgs
     ctx = cache_root() / "images" / "context" / iv.id
     status(f"{iv.id}: preparing the build context")
     info = stage(spec, env, ctx, base_pkgs, log)
+    staged = time.perf_counter() - t0
     if info["unresolved"]:
         log(f"  {iv.id}: libraries not found on the host either (left out): {', '.join(info['unresolved'][:8])}")
     digest = ref.rsplit("-", 1)[1]
@@ -742,7 +796,7 @@ def _build(spec: ImageSpec, env: Environment, ref: str, base_ref: str, base_pkgs
         raise ImageError(f"docker build failed (build context kept in {ctx}, log {log_path}): " + " | ".join(tail))
     shutil.rmtree(ctx, ignore_errors=True)
     size = int(docker("image", "inspect", "--format", "{{.Size}}", ref).stdout.strip() or 0)
-    return Built(iv, ref, time.perf_counter() - t0, size, info["context_bytes"], len(info["packages"]))
+    return Built(iv, ref, time.perf_counter() - t0, staged, size, info["context_bytes"], len(info["packages"]))
 
 
 def _drop_superseded(spec: ImageSpec, keep: str, log) -> None:
@@ -761,6 +815,8 @@ def build_images(ivs: list[ImplVersion], base_image: str | None = None, log=None
     console = _console()
     log = log or (lambda msg: console.print(msg))
     problem = engine_problem()
+    if problem:
+        problem = start_engine(log) or engine_problem()
     if problem:
         log(f"[red]images: the docker runner is not available[/]: {problem}")
         return len(ivs) or 1
@@ -809,8 +865,10 @@ def build_images(ivs: list[ImplVersion], base_image: str | None = None, log=None
             continue
         _drop_superseded(specs[iv.id], built.ref, log)
         results.append(built)
-        log(f"[green]built[/] {built.ref} in {built.seconds:.0f} s, {_human(built.size)} "
-            f"({built.packages} Debian packages)")
+        log(f"[green]built[/] {built.ref} in {built.seconds:.0f} s ({built.staging:.0f} s preparing "
+            f"{_human(built.context)} of inputs), {_human(built.size)} ({built.packages} Debian packages)")
+    if len(results) > 1:
+        log(f"{len(results)} images built in {sum(b.seconds for b in results):.0f} s")
     return failed
 
 

@@ -10,7 +10,12 @@
 # Exit 0 when the engine answers (prints "started" on stdout when this script started
 # it, so a caller can stop it again); otherwise exit 1 and say why on stderr. The local
 # runner does not need any of this.
+#
+#   scripts/install-docker.sh [--no-start]   (--no-start: install only; exit 0 once installed)
 set -euo pipefail
+
+START=1
+[ "${1:-}" = "--no-start" ] && START=0
 
 LOG=${ZC_DOCKERD_LOG:-/var/log/zarr-conformance-dockerd.log}
 WAIT=${ZC_DOCKERD_WAIT:-60}
@@ -53,6 +58,11 @@ fi
 
 if answers; then
   exit 0
+fi
+if [ "$START" = 0 ]; then
+  command -v dockerd >/dev/null 2>&1 && exit 0
+  say "no docker engine (dockerd) is installed"
+  exit 1
 fi
 
 if ! command -v dockerd >/dev/null 2>&1; then
