@@ -274,24 +274,26 @@ class DockerLauncher:
         No container starts after this (a start still under way when Ctrl-C came is removed too)."""
         with self._lock:
             self._closed = True
+            clients, self._clients = self._clients, []
         try:
             self.remove_all()
         except ImageError:
             pass
-        with self._lock:
-            clients, self._clients = self._clients, []
         for p in clients:
             if p.poll() is None:
                 try:
                     os.killpg(p.pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    pass
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        # A client killed while its container was being made (Ctrl-C during a start) may leave the
+        # engine finishing that container a moment later: look again once every client is gone.
+        time.sleep(0.3)
         try:
-            left = self.remove_all()  # one whose client was killed while it was being created
+            left = self.remove_all()
         except ImageError:
             left = []
         if left:
