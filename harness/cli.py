@@ -136,19 +136,20 @@ def _runner_args(p) -> None:
     p.add_argument("--base-image", help="with --runner docker: images start from this image")
 
 
-def _findings_path(args) -> str | None:
+def _findings_path(args, matrix_path=None) -> str | None:
     from .findings import default_findings
 
     if args.no_findings:
         return None
-    return args.findings or (str(default_findings()) if default_findings() else None)
+    default = default_findings(matrix_path or args.matrix)
+    return args.findings or (str(default) if default else None)
 
 
 def _load_findings(args, matrix_path=None):
     from .findings import Findings
     from .matrix import load_matrix
 
-    return Findings.load(_findings_path(args), set(load_matrix(matrix_path).implementations))
+    return Findings.load(_findings_path(args, matrix_path), set(load_matrix(matrix_path).implementations))
 
 
 def _run_matrix(args, run_dir: Path) -> str | None:
@@ -296,7 +297,7 @@ def _report(run_dir: Path, findings) -> int:
 
 def _propose(args) -> int:
     from .artifacts import load_run
-    from .findings import FINDINGS_DIR
+    from .findings import findings_dir_of
     from .judge import rejudge
     from .propose import append_to, as_yaml, describe, propose
 
@@ -312,7 +313,7 @@ def _propose(args) -> int:
     if not proposals:
         print("nothing unexpected: no finding to propose")
         return 0
-    target = Path(args.findings) if args.findings else FINDINGS_DIR
+    target = Path(args.findings) if args.findings else findings_dir_of(args.matrix)
     if args.accept_all or args.interactive:
         taken = set(findings.by_id)
         added = 0

@@ -304,5 +304,12 @@ def _load_file(path: Path, known_impls: set[str] | None) -> list[Finding]:
     return [f.model_copy(update={"implementation": parsed.implementation}) for f in parsed.findings]
 
 
-def default_findings() -> Path | None:
-    return FINDINGS_DIR if FINDINGS_DIR.is_dir() else None
+def findings_dir_of(matrix_path=None) -> Path:
+    """Findings belong to a matrix: the findings/ directory beside its file (the project's for
+    the project's matrix.yaml)."""
+    return Path(matrix_path).resolve().parent / "findings" if matrix_path else FINDINGS_DIR
+
+
+def default_findings(matrix_path=None) -> Path | None:
+    d = findings_dir_of(matrix_path)
+    return d if d.is_dir() else None

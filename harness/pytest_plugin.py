@@ -90,7 +90,7 @@ class _Lazy:
         sel = Selection(matrix=o("--zc-matrix"), profile=o("--zc-profile"), writers=_csv(o("--zc-writers")),
                         readers=_csv(o("--zc-readers")), cases=_csv(o("--zc-cases")), stores=_csv(o("--zc-stores")),
                         write_mode=o("--zc-write-mode"))
-        findings = None if o("--zc-no-findings") else (o("--zc-findings") or default_findings())
+        findings = None if o("--zc-no-findings") else (o("--zc-findings") or default_findings(o("--zc-matrix")))
         return RunOptions(selection=sel, out=o("--zc-out"), findings=findings, jobs=o("--zc-jobs"), quiet=True,
                           runner=o("--zc-runner"),
                           runner_options={"base_image": o("--zc-base-image")} if o("--zc-base-image") else None)

@@ -330,10 +330,10 @@ ReadResult read_array(const json &target, const std::string &path, const std::st
     if (!arr->GetUnit().empty() && !res.attributes.contains("units")) res.attributes["units"] = arr->GetUnit();
     bool has = false;
     double v = arr->GetScale(&has);
-    if (has && !res.attributes.contains("scale_factor")) res.attributes["scale_factor"] = json_double(v);
+    if (has && !res.attributes.contains("scale_factor")) res.attributes["scale_factor"] = zc::json_double(v);
     has = false;
     v = arr->GetOffset(&has);
-    if (has && !res.attributes.contains("add_offset")) res.attributes["add_offset"] = json_double(v);
+    if (has && !res.attributes.contains("add_offset")) res.attributes["add_offset"] = zc::json_double(v);
     return res;
 }
 
