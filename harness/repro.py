@@ -239,14 +239,76 @@ def build_bundle(rec: dict, writes: list[dict], info: dict, findings: Findings, 
     return run_sh
 
 
+def pick_write(writes: list[dict], what: str, findings: Findings) -> dict | None:
+    """The write a reproducer is made of, when `what` is about writing: a finding that explains
+    writes (its simplest write), or a write named WRITER/CASE. None: `what` is about reads."""
+    for w in writes:
+        if what == f"{w['writer']}/{w['case']}":
+            return w
+    finding = findings.by_id.get(what)
+    if finding is None or finding.explains != "writes":
+        return None
+    mine = [w for w in writes if w.get("finding") == what]
+    if not mine:
+        raise ConfigError(f"finding {what} explains no write of this run: run the writes it names first")
+    return min(mine, key=lambda w: (int(np.prod(catalogue()[w["case"]].shape or (1,))) if w["case"] in catalogue() else 0,
+                                    w["case"], w["writer"]))
+
+
+def build_write_bundle(write: dict, findings: Findings, out: Path, matrix_path=None) -> Path:
+    """A bundle that has the writer write the case again, through its adapter's one-shot command, and
+    checks what it wrote: the writer's side has no reader whose script could show it."""
+    from .environments import setup
+    from .reference import ReferenceStore
+
+    m = load_matrix(matrix_path)
+    case = catalogue().get(write["case"])
+    if case is None:
+        raise ConfigError(f"case {write['case']} is not in the catalogue any more")
+    writer = next((iv for iv in m.impl_versions() if iv.id == write["writer"]), None)
+    if writer is None:
+        raise ConfigError(f"{write['writer']} is not in the matrix any more")
+    env = setup(writer, log=lambda *_: None)
+    finding = findings.by_id.get(write.get("finding") or "")
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / "case.json").write_text(json.dumps(case.to_json(), indent=1, ensure_ascii=False))
+    shutil.copyfile(ReferenceStore(cache_root() / "reference").ensure(case), out / "data.bin")
+    expected = {"case": case.to_json(), "observed": {k: write.get(k) for k in ("status", "message", "faults")},
+                "finding": finding.model_dump(exclude={"cells"}) if finding else None}
+    (out / "expected.json").write_text(json.dumps(expected, indent=1, ensure_ascii=False))
+    writer_info = {"id": writer.id, "version": write.get("writer_version") or writer.version}
+    _render(ROOT / "harness" / "templates" / "repro" / "write.py.j2", out,
+            {"writer": writer_info, "finding": expected["finding"], "case": case.to_json()})
+    shutil.copyfile(Path(__file__).with_name("dataset_check.py"), out / "dataset_check.py")
+    run_sh = _write_run_sh(out, ["python3", "write.py", *env.command], env.env)
+    readme = [f"# Reproducer: {finding.title if finding else write['writer'] + ' writing ' + case.id}", "",
+              f"- write: `{write['writer']}` writing `{case.id}` ({case.format})",
+              f"- observed: **{write['status']}**: {write.get('message') or ''}".rstrip()]
+    if write.get("faults"):
+        readme += [f"  - {f}" for f in write["faults"]]
+    if finding:
+        readme += [f"- finding `{finding.id}` ({finding.severity}): {finding.upstream}"]
+    readme += ["", "`case.json` is the case the writer gets, `data.bin` its values (raw element bytes).",
+               "Run `./run.sh`: it has the writer's adapter write `dataset/` through its one-shot command line,",
+               "then checks the metadata (`dataset_check.py`). It prints `DEFECT: ...` and exits 1 while the",
+               "defect is there, `OK: ...` and exits 0 once it is fixed."]
+    (out / "README.md").write_text("\n".join(readme) + "\n", encoding="utf-8")
+    return run_sh
+
+
 def repro(what: str, run_dir: Path, findings: Findings, out: str | None, execute: bool = False,
           matrix_path=None) -> int:
     records, writes, info = load_run(run_dir)
     records, writes = rejudge(records, writes, findings)
-    rec = pick(records, what, findings)
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", what)
     bundle = Path(out) if out else run_dir / "repro" / name
-    run_sh = build_bundle(rec, writes, info, findings, bundle, matrix_path)
+    write = pick_write(writes, what, findings)
+    if write is not None:
+        run_sh = build_write_bundle(write, findings, bundle, matrix_path)
+    else:
+        run_sh = build_bundle(pick(records, what, findings), writes, info, findings, bundle, matrix_path)
     print(f"reproducer written to {bundle} (run {run_sh.name} there)")
     if not execute:
         return 0

@@ -154,3 +154,18 @@ def test_native_write_mode_writes_through_the_writers_s3_support(tmp_path):
     assert by[("s3-moto", "local")]["outcome"] == "pass" and by[("local", "local")]["outcome"] == "pass"
     writes = load_jsonl(out / "writes.jsonl")
     assert any(w.get("write_mode") == "native" and w["store"] == "s3-moto" and w["status"] == "ok" for w in writes)
+
+
+def test_a_run_over_cached_datasets_starts_no_writer(tmp_path):
+    """Writers start lazily: once every dataset of the plan is cached, a run starts readers only."""
+    args = ["--matrix", FAKE_MATRIX, "run", "--cases", CASES, "--writers", "fake", "--readers", "fake-transpose",
+            "--no-findings", "--quiet"]
+    first, second = tmp_path / "first", tmp_path / "second"
+    run_cli(*args, "--out", first)
+    starts = json.loads((first / "run.json").read_text())["worker_starts"]
+    assert starts.get("fake@good", 0) >= 1, starts  # the first run wrote the datasets
+    run_cli(*args, "--out", second)
+    starts = json.loads((second / "run.json").read_text())["worker_starts"]
+    assert "fake@good" not in starts or starts["fake@good"] == 0, starts
+    assert starts["fake-transpose@1"] >= 1
+    assert [r["outcome"] for r in records(second)] == [r["outcome"] for r in records(first)]

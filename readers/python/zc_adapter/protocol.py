@@ -163,9 +163,8 @@ class Adapter:
         return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="zc_adapter", description="Zarr conformance adapter (protocol v1)")
-    parser.add_argument("--backend", required=True, choices=sorted(BACKENDS))
+def add_verbs(parser: argparse.ArgumentParser) -> None:
+    """The one-shot verbs (docs/protocol.md "One-shot use") on an adapter's command line."""
     sub = parser.add_subparsers(dest="cmd")
     sub.add_parser("serve", help="persistent JSON-lines loop on stdin/stdout (the default)")
     sub.add_parser("hello", help="print the handshake")
@@ -178,9 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--case-json", required=True, help="the case as JSON, or @file")
     w.add_argument("--data", required=True)
     w.add_argument("--target-json", required=True)
-    args = parser.parse_args(argv)
 
-    adapter = Adapter(load_backend(args.backend))
+
+def run_verb(adapter: Adapter, args: argparse.Namespace) -> int:
+    """Serve, or run one request from the command line and print its response."""
     # Protocol output only on stdout: libraries that print go to stderr.
     real_stdout, sys.stdout = sys.stdout, sys.stderr
     if args.cmd in (None, "serve"):
@@ -202,3 +202,11 @@ def main(argv: list[str] | None = None) -> int:
                                "data": args.data, "target": arg_json(args.target_json)})
     real_stdout.write(json.dumps(resp, indent=2) + "\n")
     return 0 if resp.get("ok") or resp.get("status") in ("ok",) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="zc_adapter", description="Zarr conformance adapter (protocol v1)")
+    parser.add_argument("--backend", required=True, choices=sorted(BACKENDS))
+    add_verbs(parser)
+    args = parser.parse_args(argv)
+    return run_verb(Adapter(load_backend(args.backend)), args)
