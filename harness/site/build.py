@@ -473,7 +473,7 @@ def _history_prov(r: Run) -> dict:
     info = r.info
     return {"id": r.id, "started": info.get("started", ""), "finished": info.get("finished", ""),
             "profile": info.get("profile", ""), "harness": (info.get("harness") or {}).get("version", ""),
-            "command": " ".join(info.get("command") or []), "matrix": (info.get("matrix") or {}).get("sha256_16", ""),
+            "command": views.display_command(info.get("command")), "matrix": (info.get("matrix") or {}).get("sha256_16", ""),
             "runner": info.get("runner", ""), "jobs": info.get("jobs", ""), "write_mode": info.get("write_mode", ""),
             "platform": info.get("platform") or {}, "timings": info.get("timings_s") or {},
             "implementations": [{"id": i, "name": name_of(i), "version": i.partition("@")[2],

@@ -289,12 +289,26 @@ def provenance(run: Run, matrix) -> dict:
     info = run.info
     return {"id": run.id, "started": info.get("started", ""), "finished": info.get("finished", ""),
             "profile": info.get("profile", ""), "harness": (info.get("harness") or {}).get("version", ""),
-            "command": " ".join(info.get("command") or []), "matrix": (info.get("matrix") or {}).get("sha256_16", ""),
+            "command": display_command(info.get("command")), "matrix": (info.get("matrix") or {}).get("sha256_16", ""),
             "runner": info.get("runner", ""), "jobs": info.get("jobs", ""), "write_mode": info.get("write_mode", ""),
             "platform": info.get("platform") or {}, "timings": info.get("timings_s") or {},
             "implementations": impls, "not_available": info.get("not_available") or {}, "stores": stores,
             "cells": len(run.records), "counts": dict(Counter(r["outcome"] for r in run.records)),
             "cases": len(run.cases), "source": run.source}
+
+
+def display_command(cmd) -> str:
+    """A run's command as the site shows it: the directories of the machine it ran on reduced to their names."""
+    import shlex
+
+    out = []
+    for a in cmd or []:
+        if a.startswith("/") and len(a) > 1:
+            a = "…/" + a.rstrip("/").rsplit("/", 1)[-1]
+        elif a.startswith(".venv/bin/"):
+            a = a.removeprefix(".venv/bin/")
+        out.append(shlex.quote(a) if any(ch in a for ch in " '\"*?") else a)
+    return " ".join(out)
 
 
 # --- what is safe to write ----------------------------------------------------------------------
@@ -329,6 +343,7 @@ def safe_to_write(run: Run, findings: Findings) -> list[dict]:
                 features[f].append(c)
         writers_of_format = sorted({w["writer"] for w in run.writes if w.get("format") == fmt})
         groups = []
+        case_data: dict[str, dict] = {}  # each case once; the page lays out a feature's cases when it is opened
         for kind, label in FEATURE_KINDS + [("other", "Other")]:
             rows = []
             for feat in sorted((f for f in features if (feature_kind(f) == kind or
@@ -347,29 +362,28 @@ def safe_to_write(run: Run, findings: Findings) -> list[dict]:
                 full = sum(1 for x in per_reader if x["judged"] and x["pass"] == x["judged"])
                 some = sum(1 for x in per_reader if x["judged"])
                 wrote = set().union(*(write_ok.get(cs, set()) for cs in fcases)) if fcases else set()
-                case_rows = []
                 for cs in fcases:
-                    cells = []
-                    for rd in readers:
-                        c = by_case[cs].get(rd, Counter())
-                        cells.append({**cnt(c), "reader": rd, "findings": sorted(k for k in why.get((cs, rd), {}) if k),
-                                      "link": grid_link(format=fmt, store="all", reader=rd, case=cs)})
+                    if cs in case_data:
+                        continue
                     stores = []
                     if store_sensitive_case(cs) and len(by_case_store[cs]) > 1:
                         for sa in sorted(by_case_store[cs], key=store_order):
-                            stores.append({"label": store_label(*sa), "cells": [
-                                {**cnt(by_case_store[cs][sa].get(rd, Counter())), "reader": rd,
-                                 "link": grid_link(format=fmt, store=sa[0], access=sa[1], reader=rd, case=cs)}
-                                for rd in readers]})
-                    case_rows.append({"case": cs, "params": case_params(cs), "cells": cells, "stores": stores,
-                                      "writers": sorted(write_ok.get(cs, set())),
-                                      "refused": dict(sorted(write_no.get(cs, {}).items()))})
+                            stores.append([store_label(*sa), sa[0], sa[1],
+                                           [_pack(by_case_store[cs][sa].get(rd)) for rd in readers]])
+                    case_data[cs] = {"params": case_params(cs), "writers": sorted(write_ok.get(cs, set())),
+                                     "refused": dict(sorted(write_no.get(cs, {}).items())),
+                                     "cells": [_pack(by_case[cs].get(rd)) for rd in readers],
+                                     "findings": [sorted(k for k in why.get((cs, rd), {}) if k) for rd in readers],
+                                     "stores": stores}
                 rows.append({"feature": feat, "text": FEATURE_TEXT.get(feat, feat.partition(":")[2] or feat),
-                             "cells": per_reader, "full": full, "some": some, "cases": case_rows,
+                             "cells": per_reader, "full": full, "some": some, "cases": fcases,
                              "writers": sorted(wrote), "writers_total": len(writers_of_format)})
             if rows:
                 groups.append({"kind": kind, "label": label, "rows": rows})
-        out.append({"format": fmt, "title": FORMAT_TEXT.get(fmt, fmt), "readers": readers, "groups": groups})
+        used = sorted({fid for d in case_data.values() for fs in d["findings"] for fid in fs})
+        fmap = {fid: [findings.by_id[fid].title, findings.by_id[fid].implementation] for fid in used if fid in findings.by_id}
+        out.append({"format": fmt, "title": FORMAT_TEXT.get(fmt, fmt), "readers": readers, "groups": groups,
+                    "data": {"format": fmt, "readers": readers, "cases": case_data, "findings": fmap}})
     return out
 
 

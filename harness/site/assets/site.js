@@ -95,8 +95,67 @@
     var row = document.getElementById(b.getAttribute("aria-controls"));
     var open = b.getAttribute("aria-expanded") !== "true";
     b.setAttribute("aria-expanded", open ? "true" : "false");
-    if (row) row.hidden = !open;
+    if (row) {
+      row.hidden = !open;
+      var holder = row.querySelector(".cases-holder");
+      if (open && holder && !holder.firstChild) holder.innerHTML = casesTable(holder.dataset.format, holder.dataset.cases.split(" "));
+    }
   });
+
+  var safeData = {};
+  document.querySelectorAll("script.safe-data").forEach(function (el) {
+    safeData[el.dataset.format] = JSON.parse(el.textContent);
+  });
+
+  function shareCell(c, link, label) {
+    if (!c) return '<td class="sh none"><span aria-label="' + esc(label) + ': no cells">–</span></td>';
+    var p = c[0], n = c[1], mism = c[2], uns = c[3], t = shareText(p, n);
+    var aria = label + ": " + t + "% of " + n + " cells pass" + (mism ? ", " + mism + " silent wrong values" : "") +
+      (uns ? ", " + uns + " unsupported" : "");
+    var extra = mism ? '<span class="wv" aria-hidden="true">≠</span>' :
+      (uns && uns === n - p ? '<span class="us" aria-hidden="true">U</span>' : "");
+    return '<td class="sh ' + bin(p, n) + '"><a href="' + esc(link) + '" aria-label="' + esc(aria) + '" title="' + p + " of " + n +
+      ' pass">' + t + extra + "</a></td>";
+  }
+
+  // What is safe to write: the cases of a feature, with their codec parameters, per reader.
+  function casesTable(fmt, ids) {
+    var d = safeData[fmt];
+    if (!d) return "";
+    var html = '<table class="cases-table"><thead><tr><th scope="col">case and its parameters</th>';
+    d.readers.forEach(function (r) { html += '<th scope="col" class="rd">' + esc(r) + "</th>"; });
+    html += "</tr></thead><tbody>";
+    ids.forEach(function (cs) {
+      var c = d.cases[cs];
+      if (!c) return;
+      html += '<tr><th scope="row"><code>' + esc(cs) + '</code><dl class="params">';
+      c.params.forEach(function (kv) { html += "<dt>" + esc(kv[0]) + "</dt><dd><code>" + esc(kv[1]) + "</code></dd>"; });
+      var refused = Object.keys(c.refused).map(function (w) { return w + " (" + c.refused[w] + ")"; });
+      html += '</dl><span class="muted small">written by ' + c.writers.length + (c.writers.length ? ": " + esc(c.writers.join(", ")) : "") +
+        (refused.length ? "; refused or failed by " + esc(refused.join(", ")) : "") + "</span></th>";
+      d.readers.forEach(function (rd, i) {
+        html += shareCell(c.cells[i], gridLink({ format: fmt, store: "all", reader: rd, "case": cs }), cs + ", reader " + rd);
+      });
+      html += "</tr>";
+      c.stores.forEach(function (s) {
+        html += '<tr class="store-row"><th scope="row" class="small">… ' + esc(s[0]) + "</th>";
+        d.readers.forEach(function (rd, i) {
+          html += shareCell(s[3][i], gridLink({ format: fmt, store: s[1], access: s[2], reader: rd, "case": cs }), cs + " on " + s[0] + ", reader " + rd);
+        });
+        html += "</tr>";
+      });
+      var why = {};
+      c.findings.forEach(function (fs) { fs.forEach(function (f) { why[f] = 1; }); });
+      var ids2 = Object.keys(why);
+      if (ids2.length) {
+        html += '<tr class="why"><td colspan="' + (d.readers.length + 1) + '" class="small">Why not: ' + ids2.map(function (f) {
+          var fi = d.findings[f];
+          return '<a href="findings.html#' + encodeURIComponent(f) + '">' + esc(fi ? fi[0] : f) + "</a>" + (fi ? " (" + esc(fi[1]) + ")" : "");
+        }).join("; ") + "</td></tr>";
+      }
+    });
+    return html + "</tbody></table>";
+  }
 
   // Findings: a filter over id, title and implementation.
   var ff = document.getElementById("finding-filter");
