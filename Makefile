@@ -1,5 +1,5 @@
 # The two entry points of the README. Everything else is `zarr-conformance --help`.
-.PHONY: run test setup smoke bench docs clean
+.PHONY: run test setup images smoke bench docs clean
 
 # Set up everything and run the default matrix to a report (reports/latest/report.html).
 run:
@@ -13,6 +13,12 @@ test:
 setup:
 	scripts/bootstrap.sh
 	.venv/bin/zarr-conformance setup
+
+# The engine, the adapters' environments and their container images (--runner docker, docs/containers.md).
+images:
+	scripts/bootstrap.sh
+	scripts/install-docker.sh
+	.venv/bin/zarr-conformance setup --runner docker
 
 smoke:
 	scripts/bootstrap.sh

@@ -127,8 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     ib = isub.add_parser("build", help="build the base image and one image per adapter (cached by input hash)")
     ib.add_argument("impls", nargs="*", help="implementations (default: all in the matrix)")
     ib.add_argument("--base-image", help="start from this image instead of the one made with debootstrap")
-    il = isub.add_parser("list", help="the adapters' images and whether they are built")
+    ib.add_argument("--force", action="store_true", help="rebuild the adapters' images even when up to date")
+    il = isub.add_parser("list", help="the adapters' images and whether they are built and up to date")
     il.add_argument("impls", nargs="*")
+    il.add_argument("--base-image", help="the base image the images were built from")
 
     d = sub.add_parser("docs", help="regenerate docs/cases.md and docs/implementations.md")
     d.add_argument("--check", action="store_true", help="fail when the committed docs are out of date")

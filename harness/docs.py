@@ -24,9 +24,11 @@ def cases_md() -> str:
     lines += ["## How cases are chosen", ""]
     lines += [ln[0:] for ln in CASES_DOC.strip().splitlines()[2:]] + [""]
     lines += ["Reference data (harness/reference.py) is made from the case id as seed. It holds",
-              "extreme and negative integers, int64 beyond 2^53, -0.0, subnormals, +-Inf and NaN,",
-              "multi-byte and astral UTF-8, and has no symmetry, so a transposed or byte-swapped",
-              "read never hashes equal. Chunks listed as missing hold the fill value.", ""]
+              "extreme and negative integers, int64 beyond 2^53, -0.0, subnormals, +-Inf and NaN",
+              "(also NaNs that are not canonical: with a payload, signalling, negative, in either",
+              "complex part, so that every reader's NaN canonicalisation runs), multi-byte and",
+              "astral UTF-8, and has no symmetry, so a transposed or byte-swapped read never hashes",
+              "equal. Chunks listed as missing hold the fill value.", ""]
     tiers = Counter(c.tier for c in cases)
     per = Counter((c.format, c.tier) for c in cases)
     lines += ["## Counts", "", "| format | " + " | ".join(TIERS) + " | total |", "|---" * (len(TIERS) + 2) + "|"]

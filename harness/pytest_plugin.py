@@ -27,6 +27,7 @@ def pytest_addoption(parser):
     g.addoption("--zc-out", default=None, help="run directory for results and report")
     g.addoption("--zc-jobs", type=int, default=1)
     g.addoption("--zc-runner", default="local", choices=["local", "docker"], help="where adapters run")
+    g.addoption("--zc-base-image", default=None, help="with --zc-runner docker: the images' base image")
     g.addoption("--zc-write-mode", default="local", choices=["local", "native"])
 
 
@@ -91,7 +92,8 @@ class _Lazy:
                         write_mode=o("--zc-write-mode"))
         findings = None if o("--zc-no-findings") else (o("--zc-findings") or default_findings())
         return RunOptions(selection=sel, out=o("--zc-out"), findings=findings, jobs=o("--zc-jobs"), quiet=True,
-                          runner=o("--zc-runner"))
+                          runner=o("--zc-runner"),
+                          runner_options={"base_image": o("--zc-base-image")} if o("--zc-base-image") else None)
 
     def session(self):
         if self._session is None:

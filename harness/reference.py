@@ -5,6 +5,13 @@ and negative integers, int64 beyond 2^53 (lost by readers that go through
 doubles), -0.0, subnormals, +-Inf and NaN, multi-byte and astral UTF-8, and
 no symmetry (a transposed or byte-swapped read never hashes equal).
 Chunks a case lists as missing hold the fill value.
+
+Writers get the raw element bytes (docs/protocol.md), and the float and complex
+arrays hold NaNs that are not canonical (quiet with a payload, signalling,
+negative, in either complex part), so every reader's NaN canonicalisation runs;
+the expected hash is over the canonical bytes, in which each of them is the
+canonical quiet NaN. A change to the data made here bumps
+cases.REFERENCE_DATA_VERSION, so that cached datasets are written anew.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zc_canonical import canonical_bytes, canonical_hash, fill_from_json, numpy_dtype
+from zc_canonical import canonical_bytes, canonical_hash, fill_from_json, numpy_dtype, raw_bytes
 
 from .cases import Case
 
@@ -26,6 +33,20 @@ WORDS = ["", "a", "zarr", "température", "数据", "🧊", "naïve café", "Ω�
 def _rng(case: Case) -> np.random.Generator:
     seed = int.from_bytes(hashlib.sha256(case.id.encode()).digest()[:8], "little")
     return np.random.default_rng(seed)
+
+
+class Bits(int):
+    """A float given by its bit pattern, so that a NaN keeps its payload and sign (assigning a
+    float would quiet a signalling NaN or drop the payload on the way)."""
+
+
+# NaNs that are not canonical, by float width: quiet with a payload, signalling, negative
+# quiet, negative signalling with a payload.
+NAN_BITS = {
+    2: [0x7E2A, 0x7C01, 0xFE00, 0xFD55],
+    4: [0x7FC0BEEF, 0x7F800001, 0xFFC00000, 0xFFA5A5A5],
+    8: [0x7FF80000DEADBEEF, 0x7FF0000000000001, 0xFFF8000000000000, 0xFFF5A5A5A5A5A5A5],
+}
 
 
 def _specials(dtype: str) -> list:
@@ -40,10 +61,25 @@ def _specials(dtype: str) -> list:
         return vals
     if dt.kind == "f":
         fi = np.finfo(dt)
-        return [np.nan, np.inf, -np.inf, -0.0, 0.0, fi.smallest_subnormal, -fi.smallest_subnormal, fi.max, fi.min, fi.tiny]
+        return [np.nan, np.inf, -np.inf, -0.0, 0.0, fi.smallest_subnormal, -fi.smallest_subnormal, fi.max, fi.min,
+                fi.tiny, *map(Bits, NAN_BITS[dt.itemsize])]
     if dt.kind == "c":
-        return [complex(np.nan, 1), complex(1, np.inf), complex(-0.0, -0.0), complex(-np.inf, np.nan), complex(3.5, -2.25)]
+        q, s, nq, ns = map(Bits, NAN_BITS[dt.itemsize // 2])
+        return [complex(np.nan, 1), complex(1, np.inf), complex(-0.0, -0.0), complex(-np.inf, np.nan),
+                complex(3.5, -2.25), (q, 2.5), (-1.0, s), (nq, ns), (ns, -0.0)]
     return []
+
+
+def _put(flat: np.ndarray, pos: int, val) -> None:
+    """flat[pos] = val, where a float (or a complex part) may be given as Bits."""
+    if isinstance(val, tuple):  # (real, imaginary) of a complex element
+        parts = flat.view(f"<f{flat.dtype.itemsize // 2}")
+        for k, part in enumerate(val):
+            _put(parts, 2 * pos + k, part)
+    elif isinstance(val, Bits):
+        flat.view(f"<u{flat.dtype.itemsize}")[pos] = int(val)
+    else:
+        flat[pos] = val
 
 
 def reference_array(case: Case) -> np.ndarray:
@@ -75,7 +111,7 @@ def reference_array(case: Case) -> np.ndarray:
         # Spread the special values so they land in first, interior and edge chunks.
         positions = np.linspace(0, n - 1, num=min(len(specials), n)).astype(int)
         for pos, val in zip(positions, specials):
-            flat[pos] = val
+            _put(flat, int(pos), val)
     arr = flat.reshape(shape)
     _blank_missing_chunks(case, arr)
     return arr
@@ -96,7 +132,8 @@ def chunk_regions(case: Case):
 
 
 class ReferenceStore:
-    """Reference data files (canonical bytes) and hashes, cached on disk by case digest."""
+    """Reference data files (the raw element bytes writers get: NaN payloads as they are) and
+    the expected hashes (of the canonical bytes), cached on disk by case digest."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -109,9 +146,13 @@ class ReferenceStore:
         if not p.exists():
             p.parent.mkdir(parents=True, exist_ok=True)
             tmp = p.with_name(f"{p.name}.{uuid.uuid4().hex}.tmp")  # writers of one case may race
-            tmp.write_bytes(canonical_bytes(reference_array(case), case.dtype))
+            tmp.write_bytes(raw_bytes(reference_array(case), case.dtype))
             tmp.replace(p)
         return p
+
+    def canonical(self, case: Case) -> bytes:
+        """The canonical bytes of the reference array: what a reader's dump must hold."""
+        return canonical_bytes(reference_array(case), case.dtype)
 
     def hash(self, case: Case) -> str:
         return canonical_hash(reference_array(case), case.dtype)

@@ -137,13 +137,15 @@ def repro_spec(iv: ImplVersion) -> tuple[Path, list[str], dict[str, str]] | None
     return None
 
 
-def _render(template: Path, bundle: Path, context: dict) -> None:
+def _render(template: Path, bundle: Path, context: dict, script: str | None = None) -> None:
+    """Render a template file (as `script` when given) or a directory of them into the bundle."""
     files = [template] if template.is_file() else sorted(p for p in template.rglob("*") if p.is_file())
     base = template.parent if template.is_file() else template
     env = _template_env(base)
     for f in files:
         rel = f.relative_to(base)
-        out = bundle / (str(rel)[:-3] if rel.name.endswith(".j2") else str(rel))
+        out = bundle / (script if script and template.is_file() else
+                        str(rel)[:-3] if rel.name.endswith(".j2") else str(rel))
         out.parent.mkdir(parents=True, exist_ok=True)
         if f.name.endswith(".j2"):
             out.write_text(env.get_template(rel.as_posix()).render(**context), encoding="utf-8")
@@ -208,7 +210,10 @@ def build_bundle(rec: dict, writes: list[dict], info: dict, findings: Findings, 
         raise ConfigError(f"{rec['reader']} has no reproducer template (matrix.yaml `repro`)")
     else:
         template, cmd, env = spec
-        _render(template, out, context)
+        # The Python backends' templates (readers/python/repro/<backend>.py.j2) run as repro.py: named
+        # after the backend, tensorstore.py or z5py.py would shadow the library it imports.
+        python_default = reader.impl.adapter == "python" and reader.impl.repro is None
+        _render(template, out, context, script="repro.py" if python_default else None)
         run_sh = _write_run_sh(out, [_expand(c, reader, out) for c in cmd], {k: _expand(v, reader, out) for k, v in env.items()})
         script = ", ".join(sorted(p.name for p in out.iterdir() if p.is_file() and p.name not in
                                   ("expected.json", "versions.json", "run.sh", "README.md")))

@@ -67,7 +67,11 @@ class Session:
                            scratch=self.scratch)
         for d in (dirs.datasets, dirs.reference, dirs.staging):
             d.mkdir(parents=True, exist_ok=True)
-        self.launcher = make_launcher(opts.runner, dirs, **(opts.runner_options or {}))
+        options = dict(opts.runner_options or {})
+        if opts.runner == "docker":
+            # Containers get the host's network only when they must reach an endpoint (on its loopback).
+            options.setdefault("network", "host" if self.needs_network() else "none")
+        self.launcher = make_launcher(opts.runner, dirs, **options)
         self.adapters = Adapters(self.plan.impls(), self.launcher, self.run_dir.path / "logs", self.log, opts.jobs)
         self.stores = StoreSet(self.plan.stores, self.plan.matrix.stores, self.plan.matrix.minio_version, self.log)
         self.publisher = Publisher(self.stores)
@@ -77,6 +81,11 @@ class Session:
         self._ref_hash: dict[str, str] = {}
         self._hash_lock = threading.Lock()
         self.stopping = False
+
+    def needs_network(self) -> bool:
+        """Whether an adapter talks to an endpoint in this run (any store but local disk, or native writes)."""
+        kinds = {self.plan.matrix.stores[s].kind for s in self.plan.stores}
+        return bool(kinds - {"local"}) or bool(self.plan.native_stores())
 
     @property
     def out(self) -> Path:

@@ -22,6 +22,7 @@ cannot produce is reported as not available rather than pretended.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -181,8 +182,21 @@ class S3Store(Store):
         self._deny: dict[str, list[str]] = {}
         self._lock = threading.Lock()
 
-    def bucket(self, access: str) -> str:
-        return f"zc-{access}"
+    # forbidden-chunk denies one object per dataset: one policy naming them all outgrows what servers
+    # accept (MinIO answers PolicyTooLarge), so its datasets are spread over this many buckets.
+    deny_buckets = 32
+
+    def bucket(self, access: str, key: str | None = None) -> str:
+        """The bucket of an access mode (for forbidden-chunk: of the dataset at key; the probes use 0)."""
+        if access != "forbidden-chunk":
+            return f"zc-{access}"
+        shard = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % self.deny_buckets if key else 0
+        return f"zc-forbidden-chunk-{shard:02d}"
+
+    def buckets(self, access: str) -> list[str]:
+        if access != "forbidden-chunk":
+            return [self.bucket(access)]
+        return [f"zc-forbidden-chunk-{i:02d}" for i in range(self.deny_buckets)]
 
     def client(self):
         if self._client is None:
@@ -199,17 +213,20 @@ class S3Store(Store):
     def _make_buckets(self) -> None:
         c = self.client()
         for mode in self.spec.access:
-            c.create_bucket(Bucket=self.bucket(mode))
-            c.put_object(Bucket=self.bucket(mode), Key=f"{self.probe_prefix}/exists", Body=b"0123456789" * 10)
-            c.put_object(Bucket=self.bucket(mode), Key=f"{self.probe_prefix}/denied", Body=b"secret")
-            self._deny[mode] = [f"{self.probe_prefix}/denied"]
+            for bucket in self.buckets(mode):
+                c.create_bucket(Bucket=bucket)
+            probes = self.bucket(mode)
+            c.put_object(Bucket=probes, Key=f"{self.probe_prefix}/exists", Body=b"0123456789" * 10)
+            c.put_object(Bucket=probes, Key=f"{self.probe_prefix}/denied", Body=b"secret")
+            self._deny[probes] = [f"{self.probe_prefix}/denied"]
             self._set_policy(mode)
         self.probe()
 
     def _set_policy(self, mode: str) -> None:
-        policy = _policy(self.bucket(mode), mode, self._deny.get(mode, []), self.get_actions)
-        if policy:
-            self.client().put_bucket_policy(Bucket=self.bucket(mode), Policy=json.dumps(policy))
+        for bucket in self.buckets(mode):
+            policy = _policy(bucket, mode, self._deny.get(bucket, []), self.get_actions)
+            if policy:
+                self.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
 
     def probe(self) -> None:
         """Measure what anonymous requests get in each mode; drop modes the server cannot produce."""
@@ -232,7 +249,7 @@ class S3Store(Store):
     def publish(self, dataset: Path, key: str, access: str, deny: str | None = None) -> None:
         files = [p for p in dataset.rglob("*") if p.is_file()]
         client = self.client()
-        bucket = self.bucket(access)
+        bucket = self.bucket(access, key)
 
         def put(p: Path) -> None:
             client.put_object(Bucket=bucket, Key=f"{key}/{p.relative_to(dataset).as_posix()}", Body=p.read_bytes())
@@ -241,7 +258,7 @@ class S3Store(Store):
             list(pool.map(put, files))
         if deny:
             with self._lock:
-                self._deny.setdefault(access, []).append(f"{key}/{deny}")
+                self._deny.setdefault(bucket, []).append(f"{key}/{deny}")
 
     def finish_publishing(self) -> None:
         if "forbidden-chunk" in self.access_modes:
@@ -251,7 +268,7 @@ class S3Store(Store):
                 self.unavailable_modes["forbidden-chunk"] = f"the deny policy was refused: {exc}"
 
     def target(self, dataset: Path, key: str, access: str) -> dict:
-        return {"kind": "s3", "bucket": self.bucket(access), "key": key, "endpoint": self.endpoint,
+        return {"kind": "s3", "bucket": self.bucket(access, key), "key": key, "endpoint": self.endpoint,
                 "region": self.region, "anonymous": access != "signed",
                 "access_key_id": self.access_key, "secret_access_key": self.secret_key}
 

@@ -40,14 +40,15 @@ def finding(fid, title, outcomes, cells, **kw):
 
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory, monkeypatch):
-    """Tests never touch the user's dataset cache nor their reports/ (environments are shared: they are
-    expensive). A run without --out lands in a temporary reports directory."""
+    """Tests never touch the user's dataset cache nor their reports/ (environments and the stamps of
+    built adapters are shared: they are expensive, and the builds live in the source tree anyway).
+    A run without --out lands in a temporary reports directory."""
     monkeypatch.setenv("ZC_REPORTS", str(tmp_path_factory.mktemp("reports")))
     cache = tmp_path_factory.mktemp("cache")
-    # Environments and the stamps of built adapters (their outputs live in the source tree) are shared.
-    for shared in ("envs", "builds"):
-        (ROOT / ".cache" / shared).mkdir(parents=True, exist_ok=True)
-        (cache / shared).symlink_to(ROOT / ".cache" / shared, target_is_directory=True)
+    for shared in ("envs", "builds", "locks"):
+        d = ROOT / ".cache" / shared
+        d.mkdir(parents=True, exist_ok=True)
+        (cache / shared).symlink_to(d, target_is_directory=True)
     monkeypatch.setenv("ZC_CACHE", str(cache))
     return cache
 

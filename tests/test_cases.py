@@ -4,7 +4,7 @@ from collections import Counter
 
 from harness.cases import ALL_DTYPES, N5_DTYPES, V2_COMPRESSORS, V3_COMPRESSORS, N5_COMPRESSIONS, catalogue, select
 from harness.reference import reference_array
-from zc_canonical import canonical_bytes, from_canonical_bytes
+from zc_canonical import canonical_bytes, from_canonical_bytes, numpy_dtype, raw_bytes
 from conftest import run_cli
 
 
@@ -30,10 +30,11 @@ def test_every_dtype_and_codec_is_covered():
 def test_reference_data_round_trips_and_is_deterministic():
     for case in catalogue().values():
         a = reference_array(case)
-        raw = canonical_bytes(a, case.dtype)
-        assert canonical_bytes(reference_array(case), case.dtype) == raw
-        b = from_canonical_bytes(raw, case.dtype, case.shape)
-        assert canonical_bytes(b, case.dtype) == raw
+        raw = raw_bytes(a, case.dtype)
+        assert raw_bytes(reference_array(case), case.dtype) == raw
+        b = from_canonical_bytes(raw, case.dtype, case.shape)  # what writers decode
+        assert raw_bytes(b, case.dtype) == raw
+        assert canonical_bytes(b, case.dtype) == canonical_bytes(a, case.dtype)
 
 
 def test_reference_data_holds_the_bug_catchers():
@@ -46,6 +47,44 @@ def test_reference_data_holds_the_bug_catchers():
     assert (i == 2**53 + 1).any() and (i < 0).any()
     s = reference_array(catalogue()["v2/string/zlib/edge"])
     assert any(any(ord(ch) > 0xFFFF for ch in x) for x in s.ravel())
+
+
+def test_reference_data_for_writers_keep_nan_payloads(tmp_path):
+    """Writers get raw element bytes: the float and complex arrays hold NaNs that are not canonical
+    (payload, signalling, negative; in either complex part), which only the canonical bytes, and so
+    the expected hash, replace by the canonical quiet NaN."""
+    import hashlib
+
+    import numpy as np
+
+    from harness.reference import ReferenceStore
+
+    refs = ReferenceStore(tmp_path)
+    qnan = {2: 0x7E00, 4: 0x7FC00000, 8: 0x7FF8000000000000}
+    for case in catalogue().values():
+        if case.dtype[:5] not in ("float", "compl") or len(case.shape) == 0:
+            continue
+        width = np.dtype(numpy_dtype(case.dtype)).itemsize // (2 if case.dtype.startswith("complex") else 1)
+        raw = refs.ensure(case).read_bytes()
+        canon = refs.canonical(case)
+        assert refs.hash(case) == "sha256:" + hashlib.sha256(canon).hexdigest()
+        words = np.frombuffer(raw, f"<u{width}")
+        floats = np.frombuffer(raw, f"<f{width}")
+        odd = np.isnan(floats) & (words != qnan[width])
+        assert odd.sum() >= 3, case.id  # a payload, a signalling and a negative NaN at least
+        assert (np.frombuffer(canon, f"<u{width}")[odd] == qnan[width]).all()
+        assert (np.frombuffer(canon, f"<u{width}")[~odd] == words[~odd]).all(), case.id
+        if case.dtype.startswith("complex"):
+            assert odd[0::2].any() and odd[1::2].any(), f"{case.id}: NaN payloads in both parts"
+
+
+def test_the_reference_data_version_is_part_of_the_digest(monkeypatch):
+    import harness.cases as cases
+
+    case = catalogue()["v3/int16/zstd/edge"]
+    before = case.digest
+    monkeypatch.setattr(cases, "REFERENCE_DATA_VERSION", cases.REFERENCE_DATA_VERSION + 1)
+    assert case.digest != before
 
 
 def test_missing_chunks_hold_the_fill_value():

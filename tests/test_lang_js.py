@@ -3,7 +3,9 @@ from their committed package-lock.json, hello with the real library version, wri
 read back a small case, requests they cannot serve answered (not a crash), exact JSON
 integers, and the one-shot CLI. Skipped only when node or npm is not installed."""
 
+import json
 import shutil
+import subprocess
 
 import pytest
 
@@ -11,7 +13,7 @@ from harness.cases import catalogue
 from harness.matrix import load_matrix
 from harness.reference import ReferenceStore
 
-from conftest import started_worker
+from conftest import started_worker, write_case
 
 pytestmark = pytest.mark.adapters
 
@@ -55,7 +57,7 @@ def test_write_then_read_back(worker, tmp_path):
     assert r["status"] == "ok", r
     assert r["hash"] == refs.hash(case) and r["shape"] == list(case.shape) and r["dtype"] == case.dtype
     assert r["fill_value"] == case.fill_value
-    assert (tmp_path / "dump.bin").read_bytes() == refs.ensure(case).read_bytes()
+    assert (tmp_path / "dump.bin").read_bytes() == refs.canonical(case)
     # The missing chunks were left unwritten.
     if case.format == "zarr3":
         assert not (tmp_path / "ds" / case.path / "c" / "0" / "1").exists()
@@ -92,3 +94,82 @@ def test_integers_beyond_2_53_are_not_rounded_by_the_adapter(worker, tmp_path):
     w = worker.request({"op": "write", "id": "w", "case": case.to_json(), "data": str(refs.ensure(case)),
                         "target": {"kind": "local", "path": str(tmp_path / "ds")}})
     assert w["status"] == "unsupported" and "BigInt" in w["error"], w
+
+
+# impl -> (a float16 case, the root-array case) of the format its library writes
+FORMAT_CASES = {
+    "zarrita-js": ("v3/float16/zstd/fill-nan", "v3/int16/zstd/root"),
+    "zarr-js": ("v2/float16/zlib/fill-nan", "v2/int16/zlib/root"),
+}
+
+
+def _round_trip(worker, case, tmp_path):
+    w, target, refs = write_case(worker, case, tmp_path)
+    assert w == {"id": "w", "status": "ok"}, w
+    r = worker.request({"op": "read", "id": "r", "format": case.format, "path": case.path, "target": target})
+    assert r["status"] == "ok", r
+    assert (r["hash"], r["shape"], r["dtype"]) == (refs.hash(case), list(case.shape), case.dtype)
+    return r, tmp_path / "ds"
+
+
+def test_float16_through_the_polyfill_users_install(worker, tmp_path):
+    """Both libraries support float16 where a global Float16Array exists; Node 20 has none, so the
+    adapters install @petamoriken/float16 as the libraries' docs say (it was 'unsupported' before)."""
+    case = catalogue()[FORMAT_CASES[worker.impl.name][0]]
+    r, _ = _round_trip(worker, case, tmp_path)
+    assert r["fill_value"] == "NaN"
+
+
+def test_root_array_is_written_and_read_at_the_dataset_root(worker, tmp_path):
+    """case.path "" is the array at the root: no group metadata above it (zarr.js refused to write it
+    over the root group it had created first: 'ContainsGroupError: path  contains a group')."""
+    case = catalogue()[FORMAT_CASES[worker.impl.name][1]]
+    r, root = _round_trip(worker, case, tmp_path)
+    assert r["attributes"] == case.attributes
+    if case.format == "zarr2":
+        assert (root / ".zarray").is_file() and not (root / ".zgroup").exists()
+    else:
+        assert json.loads((root / "zarr.json").read_text())["node_type"] == "array"
+
+
+def test_zarr_js_has_the_numcodecs_codecs_its_users_register(worker, tmp_path):
+    """zarr.js registers zlib, gzip and blosc itself; lz4 and zstd come from numcodecs.js (its own
+    codec dependency) through zarr.addCodec, as its users add them (they were 'unsupported')."""
+    if worker.impl.name != "zarr-js":
+        pytest.skip("zarr.js only")
+    _round_trip(worker, catalogue()["v2/uint32/lz4/edge"], tmp_path)
+
+
+def _bundle(worker, case, tmp_path):
+    """A reproducer bundle made from the implementation's template (matrix.yaml `repro`) over a
+    dataset the adapter wrote: what `zarr-conformance repro` lays out, without a run."""
+    from harness.repro import _expand, _render, _write_run_sh, check_points, repro_spec
+
+    w, _, refs = write_case(worker, case, tmp_path)
+    assert w["status"] == "ok", w
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tmp_path / "ds", bundle / "dataset")
+    expected = {"format": case.format, "path": case.path, "shape": list(case.shape), "dtype": case.dtype,
+                "fill_value": case.fill_value, "attributes": case.attributes, "checks": check_points(case, "")}
+    (bundle / "expected.json").write_text(json.dumps(expected))
+    template, cmd, env = repro_spec(worker.impl)
+    reader = {"id": worker.impl.id, "version": worker.impl.version, "components": worker.hello["components"]}
+    _render(template, bundle, {"expected": expected, "case": case.to_json(), "array_path": case.path,
+                               "format": case.format, "reader": reader, "writer": reader, "finding": None})
+    _write_run_sh(bundle, [_expand(c, worker.impl, bundle) for c in cmd], env)
+    return bundle
+
+
+def test_reproducer_template_says_ok_then_defect(worker, tmp_path):
+    """The reproducer reads the dataset with the library alone: OK (exit 0) on a right dataset, DEFECT
+    (exit 1) with the differing value once a stored value is changed."""
+    case = catalogue()[JS[worker.impl.name][0]]
+    bundle = _bundle(worker, case, tmp_path)
+    ok = subprocess.run(["bash", str(bundle / "run.sh")], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "OK:" in ok.stdout, ok.stdout + ok.stderr
+    # Lie about a value the script checks: the library still reads the dataset, the check must fail.
+    expected = json.loads((bundle / "expected.json").read_text())
+    expected["checks"][0]["value"] += 1
+    (bundle / "expected.json").write_text(json.dumps(expected))
+    bad = subprocess.run(["bash", str(bundle / "run.sh")], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "DEFECT:" in bad.stdout and "<- differs" in bad.stdout, bad.stdout + bad.stderr

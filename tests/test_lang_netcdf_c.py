@@ -59,7 +59,7 @@ def test_write_then_read_back(worker, tmp_path, case_id):
     assert r["status"] == "ok", r
     assert r["hash"] == refs.hash(case) and r["shape"] == list(case.shape) and r["dtype"] == case.dtype, r
     assert r["fill_value"] == case.fill_value
-    assert (tmp_path / "dump.bin").read_bytes() == refs.ensure(case).read_bytes()
+    assert (tmp_path / "dump.bin").read_bytes() == refs.canonical(case)
     zarray = json.loads((tmp_path / "ds" / case.path / ".zarray").read_text())
     assert zarray["compressor"] is None and zarray["chunks"] == list(case.chunks)
     assert zarray.get("dimension_separator", ".") == case.dimension_separator
@@ -105,4 +105,27 @@ def test_unservable_requests_are_answered(worker, tmp_path):
         assert r["status"] == "unsupported" and "S3" in r["error"], r
     assert worker.request({"op": "nonsense", "id": 7}) == {"id": 7, "status": "error",
                                                            "error": "BadRequest: unknown op nonsense"}
+    assert worker.alive()
+
+
+def test_root_array_answered_with_what_the_library_presents(worker, tmp_path):
+    """An array at the dataset root: netcdf-c 4.9.0 opens it as an empty root group, which the
+    adapter reports (unsupported, with the number of variables it found) instead of refusing
+    without opening it; writing one is unsupported (netCDF variables live in groups)."""
+    case = raw("v2/int16/zlib/root")
+    refs = ReferenceStore(tmp_path / "ref")
+    root = tmp_path / "rootarray"
+    root.mkdir()
+    meta = {"zarr_format": 2, "shape": list(case.shape), "chunks": list(case.shape), "dtype": "<i2",
+            "compressor": None, "fill_value": case.fill_value, "order": "C", "filters": None}
+    (root / ".zarray").write_text(json.dumps(meta))
+    (root / ".".join("0" for _ in case.shape)).write_bytes(refs.ensure(case).read_bytes())
+    r = worker.request({"op": "read", "id": "r", "format": "zarr2", "path": "", "target": {"kind": "local", "path": str(root)}})
+    if r["status"] == "ok":  # a netcdf-c that presents the root array as the root group's variable
+        assert r["hash"] == refs.hash(case), r
+    else:
+        assert r["status"] == "unsupported" and "0 variables" in r["error"], r
+    w = worker.request({"op": "write", "id": "w", "case": case.to_json(), "data": str(refs.ensure(case)),
+                        "target": {"kind": "local", "path": str(tmp_path / "ds")}})
+    assert w["status"] == "unsupported" and "root" in w["error"], w
     assert worker.alive()

@@ -6,7 +6,9 @@
 //
 // Reading: GDALDataset::Open(root, GDAL_OF_MULTIDIM_RASTER, {"Zarr"}), the root
 // group's OpenMDArrayFromFullname("/<path>"), GDALMDArray::Read of the whole
-// array in the array's own GDAL data type. Stores: local paths, S3 through
+// array in the array's own GDAL data type. An array at the dataset root (path "")
+// is the root group's only array, under the name GDAL gives it (the last part of
+// the dataset's path). Stores: local paths, S3 through
 // /vsis3/<bucket>/<key> with the AWS_* configuration options set per request as
 // thread-local configuration options (AWS_S3_ENDPOINT host:port,
 // AWS_VIRTUAL_HOSTING=FALSE, AWS_HTTPS, AWS_REGION, the keys or
@@ -17,7 +19,9 @@
 // reported as S<n> when GDAL knows their maximum length n and as `string` when it
 // does not (GDAL 3.6 gives <U<n> no length). Attributes: GDAL's JSON-subtype
 // strings (objects, mixed lists, booleans, null) are decoded as JSON, numeric
-// attributes read in their own type (64-bit integers exactly).
+// attributes read in their own type (64-bit integers exactly); "units",
+// "scale_factor" and "add_offset", which GDAL presents through GetUnit(), GetScale()
+// and GetOffset() instead of as attributes, are reported from those.
 //
 // Writing: GDALDriver::CreateMultiDimensional with FORMAT=ZARR_V2, groups with
 // CreateGroup, one dimension per axis (dim0, dim1, ...) in the array's group, and
@@ -33,9 +37,10 @@
 #include <cpl_error.h>
 #include <cpl_conv.h>
 #include <cpl_vsi.h>
-#include <openssl/evp.h>
 #include <openssl/crypto.h>
 #include <nlohmann/json.hpp>
+
+#include "zc_canonical.h"
 
 #include <chrono>
 #include <cmath>
@@ -72,9 +77,7 @@ struct Unsupported : std::runtime_error {
 struct Failure : std::runtime_error {  // the library's error, already "Type: message"
     using std::runtime_error::runtime_error;
 };
-struct BadRequest : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using zc::BadRequest;
 
 // GDAL reports errors through CPLError; they are collected per request.
 struct ErrorLog {
@@ -122,48 +125,7 @@ std::string version() { return GDALVersionInfo("RELEASE_NAME"); }
 
 // --- JSON helpers ----------------------------------------------------------------------
 
-json json_double(double d) {
-    if (std::isnan(d)) return "NaN";
-    if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
-    return d;
-}
-
-double float_from_json(const json &v) {
-    if (v.is_string()) {
-        auto s = v.get<std::string>();
-        if (s == "NaN") return NAN;
-        if (s == "Infinity") return INFINITY;
-        if (s == "-Infinity") return -INFINITY;
-        throw BadRequest("bad float " + s);
-    }
-    if (!v.is_number()) throw BadRequest("bad float " + v.dump());
-    return v.get<double>();
-}
-
 std::string dump(const json &v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-std::string base64(const std::string &raw) {
-    std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char *>(&out[0]),
-                            reinterpret_cast<const unsigned char *>(raw.data()), static_cast<int>(raw.size()));
-    out.resize(static_cast<size_t>(n));
-    return out;
-}
-
-std::string unbase64(const std::string &text) {
-    if (text.size() % 4) throw BadRequest("bad base64 " + text);
-    std::string out(3 * (text.size() / 4) + 1, '\0');
-    int n = text.empty() ? 0
-                         : EVP_DecodeBlock(reinterpret_cast<unsigned char *>(&out[0]),
-                                           reinterpret_cast<const unsigned char *>(text.data()),
-                                           static_cast<int>(text.size()));
-    if (n < 0) throw BadRequest("bad base64 " + text);
-    size_t pad = 0;
-    if (!text.empty() && text.back() == '=') pad++;
-    if (text.size() > 1 && text[text.size() - 2] == '=') pad++;
-    out.resize(static_cast<size_t>(n) - pad);
-    return out;
-}
 
 std::string read_file(const std::string &path) {
     std::ifstream f(path, std::ios::binary);
@@ -173,87 +135,12 @@ std::string read_file(const std::string &path) {
     return ss.str();
 }
 
-// --- canonical forms --------------------------------------------------------------------
+// --- canonical forms: zc_canonical.cpp -------------------------------------------------
 
-void canonical_nan(unsigned char *p, size_t count, int width) {
-    for (size_t i = 0; i < count; i++, p += width) {
-        if (width == 4) {
-            float f;
-            std::memcpy(&f, p, 4);
-            if (std::isnan(f)) { uint32_t b = 0x7fc00000u; std::memcpy(p, &b, 4); }
-        } else if (width == 8) {
-            double f;
-            std::memcpy(&f, p, 8);
-            if (std::isnan(f)) { uint64_t b = 0x7ff8000000000000ull; std::memcpy(p, &b, 8); }
-        }
-    }
-}
-
-struct NumType {
-    const char *name;
-    GDALDataType gdt;
-    int size;
-};
-
-// Canonical dtype <-> GDAL data type (GDAL 3.6 has no Int8, Float16 or boolean).
-const std::vector<NumType> &num_types() {
-    static const std::vector<NumType> t = {
-        {"uint8", GDT_Byte, 1},       {"int16", GDT_Int16, 2},     {"uint16", GDT_UInt16, 2},
-        {"int32", GDT_Int32, 4},      {"uint32", GDT_UInt32, 4},   {"int64", GDT_Int64, 8},
-        {"uint64", GDT_UInt64, 8},    {"float32", GDT_Float32, 4}, {"float64", GDT_Float64, 8},
-        {"complex64", GDT_CFloat32, 8}, {"complex128", GDT_CFloat64, 16},
-#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 7, 0)
-        {"int8", GDT_Int8, 1},
-#endif
-    };
-    return t;
-}
-
-const NumType *num_by_name(const std::string &n) {
-    for (const auto &t : num_types())
-        if (n == t.name) return &t;
-    return nullptr;
-}
-
-const NumType *num_by_gdt(GDALDataType g) {
-    for (const auto &t : num_types())
-        if (g == t.gdt) return &t;
-    return nullptr;
-}
-
-json number_json(GDALDataType g, const void *p) {
-    switch (g) {
-    case GDT_Byte: return *static_cast<const uint8_t *>(p);
-#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 7, 0)
-    case GDT_Int8: return *static_cast<const int8_t *>(p);
-#endif
-    case GDT_Int16: return *static_cast<const int16_t *>(p);
-    case GDT_UInt16: return *static_cast<const uint16_t *>(p);
-    case GDT_Int32: return *static_cast<const int32_t *>(p);
-    case GDT_UInt32: return *static_cast<const uint32_t *>(p);
-    case GDT_Int64: return *static_cast<const int64_t *>(p);
-    case GDT_UInt64: return *static_cast<const uint64_t *>(p);
-    case GDT_Float32: return json_double(*static_cast<const float *>(p));
-    case GDT_Float64: return json_double(*static_cast<const double *>(p));
-    case GDT_CFloat32: {
-        auto f = static_cast<const float *>(p);
-        return json::array({json_double(f[0]), json_double(f[1])});
-    }
-    case GDT_CFloat64: {
-        auto f = static_cast<const double *>(p);
-        return json::array({json_double(f[0]), json_double(f[1])});
-    }
-    case GDT_CInt16: {
-        auto f = static_cast<const int16_t *>(p);
-        return json::array({f[0], f[1]});
-    }
-    case GDT_CInt32: {
-        auto f = static_cast<const int32_t *>(p);
-        return json::array({f[0], f[1]});
-    }
-    default: return nullptr;
-    }
-}
+using zc::num_by_gdt;
+using zc::num_by_name;
+using zc::number_json;
+using zc::NumType;
 
 // --- per-request configuration (S3 / HTTP) ------------------------------------------------
 
@@ -375,6 +262,13 @@ ReadResult read_array(const json &target, const std::string &path, const std::st
     if (!rg) fail("GetRootGroup");
     std::string full = "/" + path;
     while (full.size() > 1 && full.back() == '/') full.pop_back();
+    if (full == "/") {
+        // An array at the dataset root (.zarray or zarr.json of an array at the top, no group
+        // above it): GDAL presents it as the only array of its root group, under a name of its
+        // own (the last part of the dataset's path), which is how its users open it.
+        const auto names = rg->GetMDArrayNames();
+        if (names.size() == 1 && rg->GetGroupNames().empty()) full = "/" + names[0];
+    }
     auto arr = rg->OpenMDArrayFromFullname(full);
     if (!arr) {
         if (g_log && g_log->errors.empty()) {
@@ -409,11 +303,8 @@ ReadResult read_array(const json &target, const std::string &path, const std::st
         res.canon.assign(nelem * static_cast<size_t>(nt->size), '\0');
         if (nelem && !arr->Read(start.data(), count.data(), nullptr, nullptr, dt, &res.canon[0]))
             fail("GDALMDArray::Read");
-        auto *p = reinterpret_cast<unsigned char *>(&res.canon[0]);
-        if (nt->gdt == GDT_Float32 || nt->gdt == GDT_CFloat32) canonical_nan(p, res.canon.size() / 4, 4);
-        if (nt->gdt == GDT_Float64 || nt->gdt == GDT_CFloat64) canonical_nan(p, res.canon.size() / 8, 8);
-        const void *nd = arr->GetRawNoDataValue();
-        res.fill = nd ? number_json(nt->gdt, nd) : json(nullptr);
+        zc::canonical_fixed(*nt, res.canon);
+        res.fill = zc::numeric_fill_json(*nt, arr->GetRawNoDataValue());
     } else if (dt.GetClass() == GEDTC_STRING) {
         const size_t maxlen = dt.GetMaxStringLength();
         auto sdt = GDALExtendedDataType::CreateString();
@@ -425,37 +316,24 @@ ReadResult read_array(const json &target, const std::string &path, const std::st
             CPLFree(strs[i]);
         }
         if (!ok) fail("GDALMDArray::Read");
-        std::string fill;
-        const void *nd = arr->GetRawNoDataValue();
-        const char *fs = nd ? *static_cast<const char *const *>(nd) : nullptr;
-        if (maxlen > 0) {
-            // S<n>: the bytes, cut or NUL-padded to n
-            res.dtype = "S" + std::to_string(maxlen);
-            for (const auto &v : vals) {
-                std::string item = v.substr(0, maxlen);
-                item.resize(maxlen, '\0');
-                res.canon += item;
-            }
-            if (nd) {
-                std::string f = fs ? fs : "";
-                while (!f.empty() && f.back() == '\0') f.pop_back();
-                res.fill = base64(f);
-            }
-        } else {
-            res.dtype = "string";
-            for (const auto &v : vals) {
-                uint32_t n = static_cast<uint32_t>(v.size());
-                unsigned char len[4] = {static_cast<unsigned char>(n), static_cast<unsigned char>(n >> 8),
-                                        static_cast<unsigned char>(n >> 16), static_cast<unsigned char>(n >> 24)};
-                res.canon.append(reinterpret_cast<char *>(len), 4);
-                res.canon += v;
-            }
-            if (nd) res.fill = fs ? fs : "";
-        }
+        // S<n> (the bytes, cut or NUL-padded to n) when GDAL knows the length, else `string`
+        res.dtype = maxlen > 0 ? "S" + std::to_string(maxlen) : "string";
+        res.canon = zc::canonical_strings(vals, maxlen);
+        res.fill = zc::string_fill_json(arr->GetRawNoDataValue(), maxlen > 0);
     } else {
         throw Unsupported("the array has a compound data type");
     }
     for (const auto &attr : arr->GetAttributes()) res.attributes[attr->GetName()] = attribute_json(attr);
+    // GDAL takes the CF attributes "units", "scale_factor" and "add_offset" out of the attribute
+    // list and presents them through GetUnit(), GetScale() and GetOffset() (and writes them back
+    // under those names): they are the array's attributes as GDAL's users see them.
+    if (!arr->GetUnit().empty() && !res.attributes.contains("units")) res.attributes["units"] = arr->GetUnit();
+    bool has = false;
+    double v = arr->GetScale(&has);
+    if (has && !res.attributes.contains("scale_factor")) res.attributes["scale_factor"] = json_double(v);
+    has = false;
+    v = arr->GetOffset(&has);
+    if (has && !res.attributes.contains("add_offset")) res.attributes["add_offset"] = json_double(v);
     return res;
 }
 
@@ -634,31 +512,12 @@ void set_fill(GDALMDArray &arr, const json &fill, const Encoding &e) {
     if (fill.is_null()) return;  // no nodata: GDAL writes "fill_value": null
     bool ok;
     if (!e.nt) {
-        std::string f = e.unicode ? fill.get<std::string>() : unbase64(fill.get<std::string>());
-        while (!f.empty() && f.back() == '\0') f.pop_back();
+        std::string f = zc::text_fill_from_json(fill, e.unicode);
         const char *p = f.c_str();
         ok = arr.SetRawNoDataValue(&p);
     } else {
-        unsigned char buf[16] = {0};
-        GDALDataType g = e.nt->gdt;
-        if (g == GDT_Float32) {
-            float f = static_cast<float>(float_from_json(fill));
-            std::memcpy(buf, &f, 4);
-        } else if (g == GDT_Float64) {
-            double d = float_from_json(fill);
-            std::memcpy(buf, &d, 8);
-        } else if (g == GDT_CFloat32) {
-            float f[2] = {static_cast<float>(float_from_json(fill.at(0))), static_cast<float>(float_from_json(fill.at(1)))};
-            std::memcpy(buf, f, 8);
-        } else if (g == GDT_CFloat64) {
-            double d[2] = {float_from_json(fill.at(0)), float_from_json(fill.at(1))};
-            std::memcpy(buf, d, 16);
-        } else {
-            if (!is_int(fill)) throw BadRequest("bad integer fill value " + dump(fill));
-            uint64_t u = fill.is_number_unsigned() ? fill.get<uint64_t>() : static_cast<uint64_t>(fill.get<int64_t>());
-            std::memcpy(buf, &u, static_cast<size_t>(e.nt->size));  // little-endian: the low bytes
-        }
-        ok = arr.SetRawNoDataValue(buf);
+        std::string raw = zc::raw_fill_from_json(fill, *e.nt);
+        ok = arr.SetRawNoDataValue(raw.data());
     }
     if (!ok) fail("SetRawNoDataValue");
 }
@@ -702,6 +561,10 @@ void write_case(const json &kase, const std::string &data_path, const json &targ
     const auto shape = kase.at("shape").get<std::vector<uint64_t>>();
     const auto chunks = kase.at("chunks").get<std::vector<uint64_t>>();
     if (shape.size() != chunks.size()) throw BadRequest("shape and chunks differ in length");
+    if (kase.value("path", "array").empty())
+        throw Unsupported("GDAL's Zarr driver creates a dataset as a group (.zgroup) with its arrays below it "
+                          "(Create() puts the array in a group and names it after the file, ARRAY_NAME); it has "
+                          "no way to write an array at the dataset root");
     Encoding enc = plan(kase);
 
     size_t nelem = 1;
@@ -836,19 +699,6 @@ json hello() {
             {"verbs", {"read", "write"}}, {"protocol", PROTOCOL}, {"components", components}};
 }
 
-std::string sha256_hex(const std::string &data) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr);
-    static const char *hex = "0123456789abcdef";
-    std::string out = "sha256:";
-    for (unsigned i = 0; i < n; i++) {
-        out += hex[md[i] >> 4];
-        out += hex[md[i] & 15];
-    }
-    return out;
-}
-
 json handle(const json &req) {
     const json id = req.contains("id") ? req["id"] : json();
     const std::string op = req.contains("op") && req["op"].is_string() ? req["op"].get<std::string>() : "";
@@ -874,7 +724,7 @@ json handle(const json &req) {
                 if (!f) throw Failure("OSError: cannot write dump " + req["dump"].get<std::string>());
             }
             resp = {{"status", "ok"},           {"shape", r.shape},          {"dtype", r.dtype},
-                    {"hash", sha256_hex(r.canon)}, {"fill_value", r.fill},    {"attributes", r.attributes},
+                    {"hash", zc::sha256_hex(r.canon)}, {"fill_value", r.fill},    {"attributes", r.attributes},
                     {"elapsed_ms", std::round(ms * 1000) / 1000}};
         } else {
             throw BadRequest("unknown op " + (req.contains("op") ? dump(req["op"]) : std::string("(none)")));

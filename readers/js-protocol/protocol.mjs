@@ -249,10 +249,15 @@ export function canonicalBytes(dtype, shape, data, stride) {
 	return out;
 }
 
+/** "sha256:" and the hex SHA-256 of canonical bytes. */
+export function canonicalHash(raw) {
+	return "sha256:" + createHash("sha256").update(raw).digest("hex");
+}
+
 /**
- * Reference data (canonical bytes) as plain parts a backend turns into its library's
- * arrays: {bytes: Uint8Array of itemsize-wide elements, C order} or, for "string",
- * {strings: string[]}.
+ * Reference data (element bytes, NaN payloads as they are) as plain parts a backend turns
+ * into its library's arrays: {bytes: Uint8Array of itemsize-wide elements, C order} or, for
+ * "string", {strings: string[]}.
  */
 export function fromCanonicalBytes(buf, dtype, shape) {
 	const n = shape.reduce((a, b) => a * b, 1);
@@ -348,7 +353,7 @@ export class Adapter {
 			status: "ok",
 			shape: r.shape,
 			dtype: r.dtype,
-			hash: "sha256:" + createHash("sha256").update(raw).digest("hex"),
+			hash: canonicalHash(raw),
 			fill_value: fillToJSON(r.fillValue, r.dtype),
 			attributes: r.attributes ?? {},
 			elapsed_ms: Math.round(elapsed * 1000) / 1000,

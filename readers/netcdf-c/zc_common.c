@@ -1,5 +1,5 @@
-/* Protocol v1 plumbing: JSON-lines loop, one-shot CLI, SHA-256 (OpenSSL libcrypto),
- * dumps, JSON helpers (json-c). Nothing here knows netCDF. */
+/* Protocol v1 plumbing: JSON-lines loop, one-shot CLI, canonical forms, SHA-256
+ * (OpenSSL libcrypto), dumps, JSON helpers (json-c). Nothing here knows netCDF. */
 #define _GNU_SOURCE
 #include "zc_common.h"
 
@@ -113,6 +113,11 @@ json_object *zc_json_parse(const char *text, size_t len) {
     return obj;
 }
 
+/* json-c keeps integers beyond INT64_MAX as uint64: get_int64 then saturates. */
+int zc_json_is_big_uint(json_object *v) {
+    return json_object_get_int64(v) == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX;
+}
+
 char *zc_base64(const unsigned char *data, size_t len) {
     char *out = malloc(4 * ((len + 2) / 3) + 1);
     EVP_EncodeBlock((unsigned char *)out, data, (int)len);
@@ -142,6 +147,15 @@ void zc_put_u32le(unsigned char *p, uint32_t v) {
     p[0] = v & 0xff; p[1] = (v >> 8) & 0xff; p[2] = (v >> 16) & 0xff; p[3] = (v >> 24) & 0xff;
 }
 
+/* --- canonical forms ------------------------------------------------------------ */
+
+int zc_float_width(const char *dtype) {
+    if (!strcmp(dtype, "float16")) return 2;
+    if (!strcmp(dtype, "float32") || !strcmp(dtype, "complex64")) return 4;
+    if (!strcmp(dtype, "float64") || !strcmp(dtype, "complex128")) return 8;
+    return 0;
+}
+
 void zc_canonical_nan(unsigned char *data, size_t count, int width) {
     for (size_t i = 0; i < count; i++) {
         unsigned char *p = data + i * (size_t)width;
@@ -156,6 +170,112 @@ void zc_canonical_nan(unsigned char *data, size_t count, int width) {
             if (isnan(f)) { uint64_t b = 0x7ff8000000000000ull; memcpy(p, &b, 8); }
         }
     }
+}
+
+void zc_canonical_fixed(const char *dtype, unsigned char *data, size_t len) {
+    int w = zc_float_width(dtype);
+    if (w) zc_canonical_nan(data, len / (size_t)w, w);
+}
+
+unsigned char *zc_canonical_strings(char *const *strs, size_t n, size_t fixed, size_t *len) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += fixed ? fixed : 4 + (strs[i] ? strlen(strs[i]) : 0);
+    unsigned char *out = calloc(total ? total : 1, 1), *q = out;
+    if (!out) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = strs[i] ? strs[i] : "";
+        size_t l = strlen(s);
+        if (fixed) {
+            memcpy(q, s, l < fixed ? l : fixed); /* the rest stays NUL */
+            q += fixed;
+        } else {
+            zc_put_u32le(q, (uint32_t)l);
+            memcpy(q + 4, s, l);
+            q += 4 + l;
+        }
+    }
+    *len = total;
+    return out;
+}
+
+void zc_sha256_hex(const unsigned char *data, size_t len, char out[72]) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+    strcpy(out, "sha256:");
+    for (unsigned i = 0; i < mdlen && i < 32; i++) sprintf(out + 7 + 2 * i, "%02x", md[i]);
+}
+
+json_object *zc_fill_json(const char *dtype, const void *value, size_t len) {
+    if (!value) return NULL;
+    const unsigned char *p = value;
+    if (dtype[0] == 'S') {
+        while (len > 0 && p[len - 1] == 0) len--; /* trailing NULs are padding */
+        char *b64 = zc_base64(p, len);
+        json_object *o = json_object_new_string(b64);
+        free(b64);
+        return o;
+    }
+    if (!strcmp(dtype, "string")) return json_object_new_string_len((const char *)p, (int)len);
+    if (!strcmp(dtype, "float32")) { float f; memcpy(&f, p, 4); return zc_json_double(f); }
+    if (!strcmp(dtype, "float64")) { double d; memcpy(&d, p, 8); return zc_json_double(d); }
+    if (!strcmp(dtype, "uint64")) { uint64_t u; memcpy(&u, p, 8); return json_object_new_uint64(u); }
+    static const struct { const char *name; int size, is_signed; } INTS[] = {
+        {"int8", 1, 1}, {"uint8", 1, 0}, {"int16", 2, 1}, {"uint16", 2, 0},
+        {"int32", 4, 1}, {"uint32", 4, 0}, {"int64", 8, 1},
+    };
+    for (size_t i = 0; i < sizeof INTS / sizeof *INTS; i++) {
+        if (strcmp(dtype, INTS[i].name)) continue;
+        uint64_t u = 0;
+        memcpy(&u, p, (size_t)INTS[i].size); /* little-endian: the low bytes */
+        int bits = 8 * INTS[i].size;
+        int64_t x = (int64_t)u;
+        if (INTS[i].is_signed && bits < 64 && (u >> (bits - 1)) & 1) x = (int64_t)(u | (~0ull << bits));
+        return json_object_new_int64(x);
+    }
+    return NULL;
+}
+
+int zc_fill_from_json(json_object *v, const char *dtype, unsigned char *out, size_t cap, size_t *len) {
+    if (!v) return 1;
+    if (dtype[0] == 'S') {
+        if (!json_object_is_type(v, json_type_string)) return -1;
+        size_t n = 0;
+        unsigned char *raw = zc_unbase64(json_object_get_string(v), &n);
+        if (!raw) return -1;
+        while (n > 0 && raw[n - 1] == 0) n--; /* trailing NULs are padding */
+        int ok = n <= cap;
+        if (ok) memcpy(out, raw, n);
+        free(raw);
+        *len = n;
+        return ok ? 0 : -1;
+    }
+    if (!strcmp(dtype, "string")) {
+        if (!json_object_is_type(v, json_type_string)) return -1;
+        size_t n = (size_t)json_object_get_string_len(v);
+        if (n > cap) return -1;
+        memcpy(out, json_object_get_string(v), n);
+        *len = n;
+        return 0;
+    }
+    if (!strcmp(dtype, "float32") || !strcmp(dtype, "float64")) {
+        double d;
+        if (zc_float_from_json(v, &d)) return -1;
+        *len = dtype[5] == '3' ? 4 : 8;
+        if (cap < *len) return -1;
+        if (*len == 4) { float f = (float)d; memcpy(out, &f, 4); }
+        else memcpy(out, &d, 8);
+        return 0;
+    }
+    size_t size = !strcmp(dtype, "int8") || !strcmp(dtype, "uint8") ? 1
+                  : !strcmp(dtype, "int16") || !strcmp(dtype, "uint16") ? 2
+                  : !strcmp(dtype, "int32") || !strcmp(dtype, "uint32") ? 4
+                  : !strcmp(dtype, "int64") || !strcmp(dtype, "uint64") ? 8 : 0;
+    if (!size || size > cap || !json_object_is_type(v, json_type_int)) return -1;
+    uint64_t u = zc_json_is_big_uint(v) ? json_object_get_uint64(v) : (uint64_t)json_object_get_int64(v);
+    memcpy(out, &u, size); /* little-endian: the low bytes are the value */
+    *len = size;
+    return 0;
 }
 
 static char crash_context[1024];
@@ -229,11 +349,8 @@ static json_object *do_read(const zc_backend *b, json_object *req, zc_err *err) 
         json_object_put(res.attributes);
         return NULL;
     }
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_Digest(res.canon, res.canon_len, md, &mdlen, EVP_sha256(), NULL);
-    char hex[2 * EVP_MAX_MD_SIZE + 8] = "sha256:";
-    for (unsigned i = 0; i < mdlen; i++) sprintf(hex + 7 + 2 * i, "%02x", md[i]);
+    char hex[72];
+    zc_sha256_hex(res.canon, res.canon_len, hex);
     if (dump) {
         FILE *f = fopen(dump, "wb");
         if (!f || fwrite(res.canon, 1, res.canon_len, f) != res.canon_len || fclose(f) != 0) {

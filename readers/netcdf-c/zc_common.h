@@ -1,6 +1,7 @@
 /* Protocol v1 plumbing for the netcdf-c adapter: the JSON-lines loop, the
- * one-shot CLI, hashing and dumps. The library part lives in zc_netcdf.c.
- * See docs/protocol.md; canonical forms follow readers/python/zc_adapter/canonical.py. */
+ * one-shot CLI, the canonical forms, hashing and dumps. The library part lives in
+ * zc_netcdf.c. See docs/protocol.md; the canonical code is tested on
+ * canonical/vectors by test_canonical.c (`make test`). */
 #ifndef ZC_COMMON_H
 #define ZC_COMMON_H
 
@@ -50,6 +51,7 @@ int zc_float_from_json(json_object *v, double *out);           /* number or thos
 void zc_shortest_double(double d, char *buf, size_t n);        /* shortest repr that round-trips */
 unsigned char *zc_read_file(const char *path, size_t *len);    /* NULL on failure (errno set) */
 json_object *zc_json_parse(const char *text, size_t len);      /* NULL on failure */
+int zc_json_is_big_uint(json_object *v);                       /* an integer beyond INT64_MAX */
 char *zc_base64(const unsigned char *data, size_t len);        /* malloc'd */
 unsigned char *zc_unbase64(const char *text, size_t *len);     /* malloc'd; NULL if invalid */
 double zc_now_ms(void);
@@ -58,8 +60,30 @@ double zc_now_ms(void);
  * (the crash itself is left to happen: the harness records it as such). */
 void zc_set_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Canonical NaN handling: in-place on little-endian float data. */
-void zc_canonical_nan(unsigned char *data, size_t count, int width);
 void zc_put_u32le(unsigned char *p, uint32_t v);
+
+/* --- canonical forms (docs/protocol.md), by canonical dtype name ---------- */
+
+/* Width of the float parts of a float/complex dtype, 0 for any other dtype. */
+int zc_float_width(const char *dtype);
+/* Every NaN of `count` little-endian floats of `width` bytes becomes the canonical quiet NaN. */
+void zc_canonical_nan(unsigned char *data, size_t count, int width);
+/* Fixed-size elements of `dtype` (`len` bytes, little-endian) made canonical in place. */
+void zc_canonical_fixed(const char *dtype, unsigned char *data, size_t len);
+/* Canonical bytes of n C strings (NULL is ""): S<fixed> elements cut or NUL-padded to
+ * `fixed` bytes, or (fixed == 0) `string` elements, each a 4-byte little-endian length
+ * then the bytes. malloc'd; *len gets the size. */
+unsigned char *zc_canonical_strings(char *const *strs, size_t n, size_t fixed, size_t *len);
+/* "sha256:" and the hex SHA-256 of `len` bytes. */
+void zc_sha256_hex(const unsigned char *data, size_t len, char out[72]);
+/* The protocol's JSON form of a fill value: the element bytes of a numeric dtype (int8..
+ * uint64, float32, float64), the `len` bytes of an S<n> (base64 without the trailing NULs)
+ * or the UTF-8 text of a `string`. NULL (JSON null) when value is NULL, the format's "no fill
+ * value", and for a dtype this adapter has not. Also the JSON of numeric attributes. */
+json_object *zc_fill_json(const char *dtype, const void *value, size_t len);
+/* The fill value of JSON `v` for a writer: numeric element bytes, S<n> bytes without the
+ * trailing NULs, `string` UTF-8 bytes; at most `cap` bytes into `out`, their count into *len.
+ * 0 on success, 1 for JSON null (no fill value), -1 for JSON that is no fill value of dtype. */
+int zc_fill_from_json(json_object *v, const char *dtype, unsigned char *out, size_t cap, size_t *len);
 
 #endif

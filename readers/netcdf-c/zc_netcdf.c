@@ -40,6 +40,10 @@
  *   (NC_STRING attributes fail: nc_close answers "NetCDF: NCZarr error"), other
  *   lists (JSON text starting with '[' is stored as a string), empty strings
  *   (nc_close crashes with SIGSEGV), and strings that are themselves a JSON object.
+ * - Root arrays (path ""): read as the root group's only variable, the way a netCDF user
+ *   would look for it; netcdf-c 4.9.0 opens a dataset whose root is an array as an empty
+ *   root group, which is answered `unsupported` with what the library presented. Writing
+ *   one is unsupported (netCDF variables live in groups).
  * - Reading: attributes are all of the variable's netCDF attributes; text that is
  *   a JSON object or array is decoded back to JSON (netcdf-c's convention). The
  *   fill value comes from nc_inq_var_fill (null when the variable is not
@@ -192,11 +196,6 @@ static int is_json_object_text(const char *s) {
     return yes;
 }
 
-/* json-c keeps integers beyond INT64_MAX as uint64: get_int64 then saturates. */
-static int json_is_big_uint(json_object *v) {
-    return json_object_get_int64(v) == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX;
-}
-
 /* Writes one attribute, or (ncid < 0) only checks that it can be written. */
 static int put_attr(int ncid, int varid, const char *name, json_object *v, zc_err *err) {
     int s = NC_NOERR;
@@ -220,7 +219,7 @@ static int put_attr(int ncid, int varid, const char *name, json_object *v, zc_er
         break;
     }
     case json_type_int:
-        if (json_is_big_uint(v)) {
+        if (zc_json_is_big_uint(v)) {
             unsigned long long u = json_object_get_uint64(v);
             if (ncid >= 0) s = nc_put_att_ulonglong(ncid, varid, name, NC_UINT64, 1, &u);
         } else {
@@ -244,9 +243,9 @@ static int put_attr(int ncid, int varid, const char *name, json_object *v, zc_er
         for (size_t i = 0; i < n; i++) {
             json_object *e = json_object_array_get_idx(v, i);
             if (json_object_is_type(e, json_type_int)) {
-                if (json_is_big_uint(e)) any_big = 1;
+                if (zc_json_is_big_uint(e)) any_big = 1;
                 else if (json_object_get_int64(e) < 0) any_neg = 1;
-                if (json_is_big_uint(e) || llabs(json_object_get_int64(e)) > (1LL << 53)) any_unsafe = 1;
+                if (zc_json_is_big_uint(e) || llabs(json_object_get_int64(e)) > (1LL << 53)) any_unsafe = 1;
             } else if (json_object_is_type(e, json_type_double)) {
                 all_int = 0;
             } else {
@@ -421,6 +420,10 @@ static int make_plan(json_object *kase, plan *p, zc_err *err) {
     }
     const char *order = zc_str(kase, "order");
     if (order && strcmp(order, "C")) return zc_fail(err, ZC_UNSUPPORTED, "NCZarr writes order C only");
+    const char *apath = zc_str(kase, "path");
+    if (apath && !*apath)
+        return zc_fail(err, ZC_UNSUPPORTED, "netCDF variables live in groups: NCZarr writes the dataset root as a "
+                       "group (.zgroup) and every array below it, never an array at the root");
     if (p->ndims == 0)
         return zc_fail(err, ZC_UNSUPPORTED, "NCZarr records a netCDF scalar variable as a Zarr array of shape [1], "
                        "not [] (verified)");
@@ -487,18 +490,9 @@ static void copy_region(const unsigned char *src, unsigned char *dst, int nd, co
 }
 
 static int fill_bytes(json_object *fill, const plan *p, unsigned char *out, zc_err *err) {
-    const dtinfo *dt = p->dt;
-    if (dt->is_float) {
-        double d;
-        if (zc_float_from_json(fill, &d)) return zc_fail(err, ZC_BADREQUEST, "bad fill_value for %s", dt->name);
-        if (dt->size == 4) { float f = (float)d; memcpy(out, &f, 4); }
-        else memcpy(out, &d, 8);
-        return ZC_OK;
-    }
-    if (!json_object_is_type(fill, json_type_int))
-        return zc_fail(err, ZC_BADREQUEST, "bad fill_value for %s", dt->name);
-    uint64_t u = json_is_big_uint(fill) ? json_object_get_uint64(fill) : (uint64_t)json_object_get_int64(fill);
-    memcpy(out, &u, (size_t)dt->size); /* little-endian: the low bytes are the value */
+    size_t len;
+    if (zc_fill_from_json(fill, p->dt->name, out, 8, &len))
+        return zc_fail(err, ZC_BADREQUEST, "bad fill_value for %s", p->dt->name);
     return ZC_OK;
 }
 
@@ -574,13 +568,16 @@ static int write_here(json_object *kase, const plan *p, const unsigned char *dat
             if ((rc = fill_bytes(fill, p, fb, err))) goto fail;
             FAIL_NC(nc_def_var_fill(grp, var, NC_FILL, fb), "nc_def_var_fill");
         } else {
+            char sdt[16];
             size_t n = 0;
-            const char *b64 = json_object_get_string(fill);
-            unsigned char *raw = b64 ? zc_unbase64(b64, &n) : NULL;
-            if (!raw) { rc = zc_fail(err, ZC_BADREQUEST, "bad fill_value for S<n>"); goto fail; }
-            while (n > 0 && raw[n - 1] == 0) n--;
-            raw[n] = 0;
-            const char *fs = (const char *)raw;
+            snprintf(sdt, sizeof sdt, "S%d", p->strlen_n);
+            unsigned char *raw = calloc((size_t)p->strlen_n + 1, 1);
+            if (zc_fill_from_json(fill, sdt, raw, (size_t)p->strlen_n, &n)) {
+                free(raw);
+                rc = zc_fail(err, ZC_BADREQUEST, "bad fill_value for %s", sdt);
+                goto fail;
+            }
+            const char *fs = (const char *)raw; /* NUL-terminated: calloc'd one longer */
             s = nc_def_var_fill(grp, var, NC_FILL, &fs);
             free(raw);
             if (s != NC_NOERR) { rc = nc_error(err, s, "nc_def_var_fill"); goto fail; }
@@ -782,20 +779,10 @@ static json_object *text_to_json(const char *text, size_t len) {
     return json_object_new_string_len(text, (int)len);
 }
 
+/* JSON of one numeric value (a fill value or an attribute element); NULL for other types. */
 static json_object *num_json(nc_type t, const void *p) {
-    switch (t) {
-    case NC_BYTE: return json_object_new_int64(*(const signed char *)p);
-    case NC_UBYTE: return json_object_new_int64(*(const unsigned char *)p);
-    case NC_SHORT: return json_object_new_int64(*(const short *)p);
-    case NC_USHORT: return json_object_new_int64(*(const unsigned short *)p);
-    case NC_INT: return json_object_new_int64(*(const int *)p);
-    case NC_UINT: return json_object_new_int64(*(const unsigned int *)p);
-    case NC_INT64: return json_object_new_int64(*(const long long *)p);
-    case NC_UINT64: return json_object_new_uint64(*(const unsigned long long *)p);
-    case NC_FLOAT: return zc_json_double(*(const float *)p);
-    case NC_DOUBLE: return zc_json_double(*(const double *)p);
-    default: return NULL;
-    }
+    const dtinfo *dt = dtype_by_type(t);
+    return dt ? zc_fill_json(dt->name, p, (size_t)dt->size) : NULL;
 }
 
 static int attr_json(int ncid, int varid, const char *name, json_object **out, zc_err *err) {
@@ -921,7 +908,22 @@ static int nc_read(json_object *target, const char *path, const char *format, zc
     for (char *save = NULL, *part = strtok_r(pathbuf, "/", &save); part && nparts < 256;
          part = strtok_r(NULL, "/", &save))
         parts[nparts++] = part;
-    if (nparts == 0) { rc = zc_fail(err, ZC_UNSUPPORTED, "netCDF reads variables, not a root array"); goto done; }
+    int var;
+    if (nparts == 0) {
+        /* An array at the dataset root: a netCDF user would look for the root group's only
+         * variable. netcdf-c 4.9.0 opens such a dataset as an empty root group. */
+        int nvars = 0;
+        if ((s = nc_inq_nvars(nc, &nvars)) != NC_NOERR) { rc = nc_error(err, s, "nc_inq_nvars"); goto done; }
+        if (nvars != 1) {
+            rc = zc_fail(err, ZC_UNSUPPORTED, "netcdf-c %s opens a dataset whose root is an array (.zarray at the "
+                         "top, no group) as a root group with %d variables: NCZarr reads arrays only as "
+                         "variables inside groups", version(), nvars);
+            goto done;
+        }
+        var = 0;
+        parts[nparts++] = "(root)";
+        goto have_var;
+    }
     for (int i = 0; i < nparts - 1; i++) {
         if ((s = nc_inq_grp_ncid(grp, parts[i], &grp)) != NC_NOERR) {
             char what[300];
@@ -930,13 +932,13 @@ static int nc_read(json_object *target, const char *path, const char *format, zc
             goto done;
         }
     }
-    int var;
     if ((s = nc_inq_varid(grp, parts[nparts - 1], &var)) != NC_NOERR) {
         char what[300];
         snprintf(what, sizeof what, "nc_inq_varid %s", parts[nparts - 1]);
         rc = nc_error(err, s, what);
         goto done;
     }
+have_var:;
     nc_type t;
     int nd, dimids[NC_MAX_VAR_DIMS], natts;
     if ((s = nc_inq_var(grp, var, NULL, &t, &nd, dimids, &natts)) != NC_NOERR) { rc = nc_error(err, s, "nc_inq_var"); goto done; }
@@ -965,7 +967,7 @@ static int nc_read(json_object *target, const char *path, const char *format, zc
         res->canon_len = nelem * (size_t)dt->size;
         res->canon = malloc(res->canon_len ? res->canon_len : 1);
         if (nelem && (s = nc_get_var(grp, var, res->canon)) != NC_NOERR) { rc = nc_error(err, s, "nc_get_var"); goto done; }
-        if (dt->is_float) zc_canonical_nan(res->canon, nelem, dt->size);
+        zc_canonical_fixed(dt->name, res->canon, res->canon_len);
         int no_fill = 0;
         unsigned char fb[8] = {0};
         if ((s = nc_inq_var_fill(grp, var, &no_fill, fb)) != NC_NOERR) { rc = nc_error(err, s, "nc_inq_var_fill"); goto done; }
@@ -978,53 +980,20 @@ static int nc_read(json_object *target, const char *path, const char *format, zc
         int no_fill = 0;
         char fc = 0;
         if ((s = nc_inq_var_fill(grp, var, &no_fill, &fc)) != NC_NOERR) { rc = nc_error(err, s, "nc_inq_var_fill"); goto done; }
-        if (!no_fill) {
-            char *b64 = zc_base64((unsigned char *)&fc, fc ? 1 : 0);
-            res->fill = json_object_new_string(b64);
-            free(b64);
-        }
+        if (!no_fill) res->fill = zc_fill_json("S1", &fc, 1);
     } else if (t == NC_STRING) {
         char **strs = calloc(nelem ? nelem : 1, sizeof *strs);
         buf = strs;
         if (nelem && (s = nc_get_var_string(grp, var, strs)) != NC_NOERR) { rc = nc_error(err, s, "nc_get_var"); goto done; }
-        if (maxstrlen > 0) {
-            /* S<n>: the UTF-8 bytes, cut or NUL-padded to n */
-            snprintf(res->dtype, sizeof res->dtype, "S%d", maxstrlen);
-            res->canon_len = nelem * (size_t)maxstrlen;
-            res->canon = calloc(res->canon_len ? res->canon_len : 1, 1);
-            for (size_t i = 0; i < nelem; i++) {
-                size_t l = strs[i] ? strlen(strs[i]) : 0;
-                memcpy(res->canon + i * (size_t)maxstrlen, strs[i] ? strs[i] : "", l < (size_t)maxstrlen ? l : (size_t)maxstrlen);
-            }
-        } else {
-            snprintf(res->dtype, sizeof res->dtype, "string");
-            size_t total = 0;
-            for (size_t i = 0; i < nelem; i++) total += 4 + (strs[i] ? strlen(strs[i]) : 0);
-            res->canon_len = total;
-            res->canon = malloc(total ? total : 1);
-            unsigned char *q = res->canon;
-            for (size_t i = 0; i < nelem; i++) {
-                size_t l = strs[i] ? strlen(strs[i]) : 0;
-                zc_put_u32le(q, (uint32_t)l);
-                memcpy(q + 4, strs[i] ? strs[i] : "", l);
-                q += 4 + l;
-            }
-        }
+        /* S<n>: the UTF-8 bytes, cut or NUL-padded to n; else `string` */
+        if (maxstrlen > 0) snprintf(res->dtype, sizeof res->dtype, "S%d", maxstrlen);
+        else snprintf(res->dtype, sizeof res->dtype, "string");
+        res->canon = zc_canonical_strings(strs, nelem, maxstrlen > 0 ? (size_t)maxstrlen : 0, &res->canon_len);
         if (nelem) nc_free_string(nelem, strs);
         int no_fill = 0;
         char *fs = NULL;
         if ((s = nc_inq_var_fill(grp, var, &no_fill, &fs)) != NC_NOERR) { rc = nc_error(err, s, "nc_inq_var_fill"); goto done; }
-        if (!no_fill) {
-            const char *v = fs ? fs : "";
-            if (maxstrlen > 0) {
-                size_t l = strlen(v);
-                char *b64 = zc_base64((const unsigned char *)v, l);
-                res->fill = json_object_new_string(b64);
-                free(b64);
-            } else {
-                res->fill = json_object_new_string(v);
-            }
-        }
+        if (!no_fill) res->fill = zc_fill_json(res->dtype, fs ? fs : "", fs ? strlen(fs) : 0);
         if (fs) nc_free_string(1, &fs);
     } else {
         rc = zc_fail(err, ZC_UNSUPPORTED, "netCDF type %d of variable %s has no canonical dtype in this adapter", t,

@@ -4,11 +4,16 @@ This module is the single Python definition of the canonical form: the
 harness imports it to hash reference data, the Python adapters to hash what
 their library returned. It needs numpy only.
 
-Canonical bytes (docs/protocol.md): C order, little-endian; bool as one byte
-0/1; every NaN (float and complex parts) replaced by the canonical quiet NaN
-of its width; fixed-length bytes ``S<n>`` as n NUL-padded bytes; fixed-length
-unicode ``U<n>`` as n UTF-32LE code units; variable-length UTF-8 ``string``
-as, per element, a 4-byte little-endian length then the bytes.
+Element bytes (docs/protocol.md): C order, little-endian; bool as one byte
+0/1; fixed-length bytes ``S<n>`` as n NUL-padded bytes; fixed-length unicode
+``U<n>`` as n UTF-32LE code units; variable-length UTF-8 ``string`` as, per
+element, a 4-byte little-endian length then the bytes. Reference data handed
+to writers are element bytes as they are (NaN payloads kept); the canonical
+bytes, which are hashed, also replace every NaN (float and complex parts) by
+the canonical quiet NaN of its width.
+
+canonical/vectors/vectors.json holds the test vectors every language's
+canonical code is tested on (canonical/README.md).
 """
 
 from __future__ import annotations
@@ -92,8 +97,17 @@ def _canonical_nan(flat: np.ndarray) -> np.ndarray:
     return bits
 
 
+def raw_bytes(arr: np.ndarray, dtype: str | None = None) -> bytes:
+    """The element bytes of an array with NaN payloads as they are: the form of reference data."""
+    return _element_bytes(arr, dtype, canonical_nan=False)
+
+
 def canonical_bytes(arr: np.ndarray, dtype: str | None = None) -> bytes:
     """The canonical bytes of an array (see module docstring)."""
+    return _element_bytes(arr, dtype, canonical_nan=True)
+
+
+def _element_bytes(arr: np.ndarray, dtype: str | None, canonical_nan: bool) -> bytes:
     arr = np.asarray(arr)
     name = dtype or dtype_name(arr.dtype)
     if name == "string":
@@ -108,6 +122,11 @@ def canonical_bytes(arr: np.ndarray, dtype: str | None = None) -> bytes:
         return bytes(out)
     target = numpy_dtype(name)
     a = np.ascontiguousarray(arr.astype(target, copy=False))
+    if target.kind == "b":
+        # a bool array read as stored may hold other bytes than 0/1 for True
+        return (a.view(np.uint8) != 0).astype(np.uint8).tobytes()
+    if not canonical_nan:
+        return a.tobytes()
     if target.kind == "f":
         return _canonical_nan(a.ravel()).tobytes()
     if target.kind == "c":
@@ -121,7 +140,8 @@ def canonical_hash(arr: np.ndarray, dtype: str | None = None) -> str:
 
 
 def from_canonical_bytes(buf: bytes, dtype: str, shape: list[int] | tuple[int, ...]) -> np.ndarray:
-    """Decode canonical bytes into an array of the in-memory numpy dtype."""
+    """Decode element bytes (reference data, or canonical bytes) into an array of the in-memory
+    numpy dtype; NaN payloads are kept as they are."""
     shape = tuple(shape)
     if dtype == "string":
         items, pos = [], 0
@@ -161,7 +181,9 @@ def fill_to_json(value, dtype: str):
         c = complex(value)
         return [_float_to_json(c.real), _float_to_json(c.imag)]
     if dtype.startswith("S"):
-        raw = bytes(value) if not isinstance(value, str) else value.encode("latin-1")
+        # Text a library reports for a byte string stands for its UTF-8 bytes, as in every
+        # other language's canonical code (docs/protocol.md, "Fill values in JSON").
+        raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)
         return base64.b64encode(raw.rstrip(b"\0")).decode("ascii")
     return str(value)  # U<n> and string
 

@@ -18,13 +18,20 @@
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import "./float16.mjs"; // before zarr.js: it looks for a global Float16Array when it loads
 import aws4 from "aws4";
+import { LZ4, Zstd } from "numcodecs";
 import * as zarr from "zarr";
 
 import {
 	chunkIndices, chunkRegion, errorChain, errorText, extractRegion, fillFromJSON, main, packageVersion, s3CanonicalPath,
 	Unsupported,
 } from "zc-protocol";
+
+// zarr.js registers zlib, gzip and blosc from numcodecs.js (its own codec dependency); the
+// other numcodecs.js codecs are added, as its users add them, through zarr.addCodec.
+zarr.addCodec(LZ4.codecId, () => LZ4);
+zarr.addCodec(Zstd.codecId, () => Zstd);
 
 // --- stores -------------------------------------------------------------------
 
@@ -165,16 +172,20 @@ async function write(c, parts, target) {
 	zarr.getTypedArrayCtr(dtype);
 	const store = new FileSystemStore(target.path);
 
-	const groups = { ...(c.groups ?? {}) };
-	const parents = c.path.split("/").slice(0, -1);
-	for (let i = 1; i <= parents.length; i++) groups[parents.slice(0, i).join("/")] ??= {};
-	const root = await zarr.openGroup(store, null, "a");
-	if (Object.keys(groups[""] ?? {}).length) await root.attrs.put(groups[""]);
-	delete groups[""];
-	const ordered = Object.keys(groups).sort((a, b) => a.split("/").length - b.split("/").length || (a < b ? -1 : 1));
-	for (const g of ordered) {
-		const grp = await root.createGroup(g);
-		if (Object.keys(groups[g] ?? {}).length) await grp.attrs.put(groups[g]);
+	// The groups above the array: the root group and those on the array's path, unless the
+	// array is the root itself (case.path ""), whose .zarray then sits at the dataset root.
+	if (c.path) {
+		const groups = { ...(c.groups ?? {}) };
+		const parents = c.path.split("/").slice(0, -1);
+		for (let i = 1; i <= parents.length; i++) groups[parents.slice(0, i).join("/")] ??= {};
+		const root = await zarr.openGroup(store, null, "a");
+		if (Object.keys(groups[""] ?? {}).length) await root.attrs.put(groups[""]);
+		delete groups[""];
+		const ordered = Object.keys(groups).sort((a, b) => a.split("/").length - b.split("/").length || (a < b ? -1 : 1));
+		for (const g of ordered) {
+			const grp = await root.createGroup(g);
+			if (Object.keys(groups[g] ?? {}).length) await grp.attrs.put(groups[g]);
+		}
 	}
 
 	const fill = fillFromJSON(c.fill_value, c.dtype);
@@ -187,7 +198,7 @@ async function write(c, parts, target) {
 		fillValue: fill,
 		order: c.order ?? "C",
 		store,
-		path: c.path,
+		path: c.path || null,
 		dimensionSeparator: c.dimension_separator ?? ".",
 	});
 	if (Object.keys(c.attributes ?? {}).length) await arr.attrs.put(c.attributes);
@@ -238,7 +249,12 @@ process.exit(await main(async () => ({
 	language: "typescript",
 	verbs: ["read", "write"],
 	version: () => packageVersion("zarr", (n) => import.meta.resolve(n)),
-	components: () => ({ numcodecs: packageVersion("numcodecs", (n) => import.meta.resolve(n)), aws4: packageVersion("aws4", (n) => import.meta.resolve(n)), node: process.versions.node }),
+	components: () => ({
+		numcodecs: packageVersion("numcodecs", (n) => import.meta.resolve(n)),
+		"@petamoriken/float16": packageVersion("@petamoriken/float16", (n) => import.meta.resolve(n)),
+		aws4: packageVersion("aws4", (n) => import.meta.resolve(n)),
+		node: process.versions.node,
+	}),
 	write,
 	read,
 	unsupportedReason,

@@ -17,6 +17,7 @@
 //
 // hello.version is read at run time from the installed zarrita package.json.
 
+import { Float16Array as Float16ArrayPolyfill } from "@petamoriken/float16";
 import FileSystemStore from "@zarrita/storage/fs";
 import aws4 from "aws4";
 import * as zarr from "zarrita";
@@ -25,6 +26,11 @@ import {
 	chunkIndices, chunkRegion, errorChain, errorText, extractRegion, extractRegionValues, fillFromJSON, main,
 	packageVersion, s3CanonicalPath, Unsupported,
 } from "zc-protocol";
+
+// zarrita.js supports float16 where the runtime has a global Float16Array (it looks at
+// globalThis when it meets the data type); Node 20 has none, so, as its users do, the adapter
+// installs the polyfill zarrita's float16 support names.
+globalThis.Float16Array ??= Float16ArrayPolyfill;
 
 // --- stores -------------------------------------------------------------------
 
@@ -81,7 +87,7 @@ function canonicalDtype(dataType) {
 const TYPED = {
 	int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array,
 	uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array,
-	float32: Float32Array, float64: Float64Array,
+	float16: globalThis.Float16Array, float32: Float32Array, float64: Float64Array,
 };
 
 /** A zarrita chunk {data, shape, stride} (C order) of reference elements. */
@@ -138,15 +144,18 @@ async function write(c, parts, target) {
 	const store = new FileSystemStore(target.path);
 	const root = zarr.root(store);
 
-	const groups = { ...(c.groups ?? {}) };
-	const parents = c.path.split("/").slice(0, -1);
-	for (let i = 1; i <= parents.length; i++) groups[parents.slice(0, i).join("/")] ??= {};
-	await zarr.create(root, { attributes: groups[""] ?? {} });
-	delete groups[""];
-	const ordered = Object.keys(groups).sort((a, b) => a.split("/").length - b.split("/").length || (a < b ? -1 : 1));
-	for (const g of ordered) await zarr.create(root.resolve(g), { attributes: groups[g] ?? {} });
+	// The groups above the array: the root group and those on the array's path, unless the
+	// array is the root itself (case.path ""), whose zarr.json is then the dataset's root node.
+	if (c.path) {
+		const groups = { "": {}, ...(c.groups ?? {}) };
+		const parents = c.path.split("/").slice(0, -1);
+		for (let i = 1; i <= parents.length; i++) groups[parents.slice(0, i).join("/")] ??= {};
+		const depth = (g) => (g ? g.split("/").length : 0);
+		const ordered = Object.keys(groups).sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : 1));
+		for (const g of ordered) await zarr.create(g ? root.resolve(g) : root, { attributes: groups[g] ?? {} });
+	}
 
-	const arr = await zarr.create(root.resolve(c.path), {
+	const arr = await zarr.create(c.path ? root.resolve(c.path) : root, {
 		shape: c.shape,
 		chunkShape: c.chunks,
 		dtype,
@@ -226,6 +235,7 @@ process.exit(await main(async () => ({
 	components: () => ({
 		"@zarrita/storage": packageVersion("@zarrita/storage", (n) => import.meta.resolve(n)),
 		numcodecs: packageVersion("numcodecs", (n) => import.meta.resolve(n)),
+		"@petamoriken/float16": packageVersion("@petamoriken/float16", (n) => import.meta.resolve(n)),
 		aws4: packageVersion("aws4", (n) => import.meta.resolve(n)),
 		node: process.versions.node,
 	}),

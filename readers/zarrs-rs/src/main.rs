@@ -13,22 +13,22 @@
 //!   attributes.json as Zarr V3 metadata). zarrs_n5 presents N5's own axis order;
 //!   the protocol compares the reversed (C-order) view, so reads reverse the axes.
 //! * S3 and HTTP reads through `zarrs_object_store` (object_store) and zarrs'
-//!   async API on a tokio runtime.
+//!   async API on a tokio runtime; S3 writes (the native write mode) through the
+//!   same store behind zarrs' `AsyncToSyncStorageAdapter`.
+//! * An array at path "" is the dataset root: it is written without group metadata
+//!   and opened at the node path "/".
 //! * hello.version is `zarrs::version::version_str()`, the version constant zarrs
 //!   exports (its CARGO_PKG_VERSION, i.e. the version in Cargo.lock); the
 //!   components are baked in from Cargo.lock by build.rs.
 
 use std::any::type_name;
-use std::borrow::Cow;
 use std::fmt::Display;
 use std::io::{BufRead, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use base64::Engine;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use zarrs::array::{
     Array, ArrayBuilder, ArrayBytes, ArrayBytesOffsets, ArrayCreateError, ArrayMetadata,
     ArrayMetadataV2, ArraySubset, ChunkKeyEncoding, CodecChain, DataType, FillValue,
@@ -39,18 +39,23 @@ use zarrs::filesystem::FilesystemStore;
 use zarrs::group::{Group, GroupBuilder, GroupMetadata};
 use zarrs::metadata::v2::GroupMetadataV2;
 use zarrs::metadata::v3::MetadataV3;
-use zarrs::plugin::{ExtensionName, PluginCreateError};
-use zarrs::storage::{AsyncReadableStorageTraits, ReadableStorageTraits, StorageError};
+use zarrs::plugin::PluginCreateError;
+use zarrs::storage::storage_adapter::async_to_sync::{AsyncToSyncBlockOn, AsyncToSyncStorageAdapter};
+use zarrs::storage::{
+    AsyncReadableStorageTraits, ReadableStorageTraits, ReadableWritableStorageTraits, StorageError,
+};
 use zarrs_n5::N5Store;
 use zarrs_object_store::AsyncObjectStore;
 use zarrs_object_store::object_store::{
-    ClientOptions, aws::AmazonS3Builder, http::HttpBuilder, prefix::PrefixStore,
+    ClientOptions, ObjectStore, aws::AmazonS3Builder, http::HttpBuilder, prefix::PrefixStore,
 };
 
 // Canonical bytes are little-endian and zarrs' in-memory element bytes are
 // native-endian: the two coincide only on a little-endian host.
 #[cfg(target_endian = "big")]
 compile_error!("this adapter assumes a little-endian host");
+
+mod canonical;
 
 const PROTOCOL: u64 = 1;
 
@@ -159,63 +164,11 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 }
 
 // ---------------------------------------------------------------------------
-// Canonical dtypes, bytes and fill values
+// Canonical dtypes, bytes and fill values: src/canonical.rs
 
 /// The canonical dtype name of a zarrs data type.
 fn canonical_dtype(dt: &DataType) -> R<String> {
-    let name = dt.name_v3().map(Cow::into_owned).unwrap_or_default();
-    let canon = match name.as_str() {
-        "bool" | "int8" | "int16" | "int32" | "int64" | "uint8" | "uint16" | "uint32" | "uint64"
-        | "float16" | "float32" | "float64" | "complex64" | "complex128" | "string" => name.clone(),
-        "complex_float32" => "complex64".into(),
-        "complex_float64" => "complex128".into(),
-        "fixed_length_utf32" => match dt.fixed_size() {
-            Some(n) => format!("U{}", n / 4),
-            None => String::new(),
-        },
-        _ => String::new(),
-    };
-    if canon.is_empty() {
-        return Err(Failure::Unsupported(format!(
-            "zarrs data type {dt} has no canonical dtype name in protocol v1"
-        )));
-    }
-    Ok(canon)
-}
-
-/// Width in bytes of the float parts of a float/complex dtype (None otherwise).
-fn float_width(dtype: &str) -> Option<usize> {
-    match dtype {
-        "float16" => Some(2),
-        "float32" | "complex64" => Some(4),
-        "float64" | "complex128" => Some(8),
-        _ => None,
-    }
-}
-
-/// Replace every NaN of little-endian floats of `width` bytes by the canonical quiet NaN.
-fn canonicalize_nan(bytes: &mut [u8], width: usize) {
-    for part in bytes.chunks_exact_mut(width) {
-        match width {
-            2 => {
-                let v = u16::from_le_bytes([part[0], part[1]]);
-                if v & 0x7c00 == 0x7c00 && v & 0x03ff != 0 {
-                    part.copy_from_slice(&0x7e00u16.to_le_bytes());
-                }
-            }
-            4 => {
-                if f32::from_le_bytes(part.try_into().unwrap()).is_nan() {
-                    part.copy_from_slice(&0x7fc0_0000u32.to_le_bytes());
-                }
-            }
-            8 => {
-                if f64::from_le_bytes(part.try_into().unwrap()).is_nan() {
-                    part.copy_from_slice(&0x7ff8_0000_0000_0000u64.to_le_bytes());
-                }
-            }
-            _ => {}
-        }
-    }
+    canonical::dtype_name(dt).map_err(Failure::Unsupported)
 }
 
 /// Fixed-size elements of `shape` (C order) with the axes reversed.
@@ -246,66 +199,6 @@ fn reverse_axes(bytes: &[u8], shape: &[u64], size: usize) -> Vec<u8> {
         }
     }
     out
-}
-
-fn float_json(x: f64) -> Value {
-    if x.is_nan() {
-        json!("NaN")
-    } else if x.is_infinite() {
-        json!(if x > 0.0 { "Infinity" } else { "-Infinity" })
-    } else {
-        json!(x)
-    }
-}
-
-fn f16_at(b: &[u8]) -> f64 {
-    half::f16::from_le_bytes([b[0], b[1]]).to_f64()
-}
-fn f32_at(b: &[u8]) -> f64 {
-    f32::from_le_bytes(b[..4].try_into().unwrap()) as f64
-}
-fn f64_at(b: &[u8]) -> f64 {
-    f64::from_le_bytes(b[..8].try_into().unwrap())
-}
-
-/// The protocol's JSON form of a fill value, from zarrs' fill value bytes.
-fn fill_json(dtype: &str, fill: &FillValue) -> Value {
-    let b = fill.as_ne_bytes();
-    macro_rules! int {
-        ($t:ty) => {
-            json!(<$t>::from_le_bytes(b.try_into().unwrap()))
-        };
-    }
-    match dtype {
-        "bool" => json!(b[0] != 0),
-        "int8" => int!(i8),
-        "int16" => int!(i16),
-        "int32" => int!(i32),
-        "int64" => int!(i64),
-        "uint8" => int!(u8),
-        "uint16" => int!(u16),
-        "uint32" => int!(u32),
-        "uint64" => int!(u64),
-        "float16" => float_json(f16_at(b)),
-        "float32" => float_json(f32_at(b)),
-        "float64" => float_json(f64_at(b)),
-        "complex64" => json!([float_json(f32_at(&b[..4])), float_json(f32_at(&b[4..]))]),
-        "complex128" => json!([float_json(f64_at(&b[..8])), float_json(f64_at(&b[8..]))]),
-        "string" => json!(String::from_utf8_lossy(b)),
-        d if d.starts_with('U') => {
-            let s: String = b
-                .chunks_exact(4)
-                .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
-                .map(|u| char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER))
-                .collect();
-            json!(s.trim_end_matches('\0'))
-        }
-        d if d.starts_with('S') => {
-            let end = b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
-            json!(base64::engine::general_purpose::STANDARD.encode(&b[..end]))
-        }
-        _ => Value::Null,
-    }
 }
 
 /// What a read produced, before canonicalisation.
@@ -401,6 +294,30 @@ fn read_object_store<T: zarrs_object_store::object_store::ObjectStore>(
     }
 }
 
+/// The S3 store of a protocol STORE object (path-style, the dataset's key as a prefix).
+fn s3_object_store(target: &Value) -> R<Arc<dyn ObjectStore>> {
+    let mut b = AmazonS3Builder::new()
+        .with_bucket_name(str_field(target, "bucket")?)
+        .with_endpoint(str_field(target, "endpoint")?)
+        .with_region(target.get("region").and_then(Value::as_str).unwrap_or("us-east-1"))
+        .with_allow_http(true)
+        .with_virtual_hosted_style_request(false);
+    if target.get("anonymous").and_then(Value::as_bool).unwrap_or(false) {
+        b = b.with_skip_signature(true);
+    } else {
+        b = b
+            .with_access_key_id(str_field(target, "access_key_id")?)
+            .with_secret_access_key(str_field(target, "secret_access_key")?);
+    }
+    // object_store's S3 client makes its HTTP client on the runtime.
+    let s3 = {
+        let _guard = runtime().enter();
+        b.build().map_err(error)?
+    };
+    let key = target.get("key").and_then(Value::as_str).unwrap_or("").trim_matches('/');
+    Ok(if key.is_empty() { Arc::new(s3) } else { Arc::new(PrefixStore::new(s3, key)) })
+}
+
 fn read_target(target: &Value, path: &str, fmt: Format) -> R<ReadOut> {
     match str_field(target, "kind")? {
         "local" => {
@@ -411,32 +328,7 @@ fn read_target(target: &Value, path: &str, fmt: Format) -> R<ReadOut> {
                 read_sync(Arc::new(store), path, fmt)
             }
         }
-        "s3" => {
-            let mut b = AmazonS3Builder::new()
-                .with_bucket_name(str_field(target, "bucket")?)
-                .with_endpoint(str_field(target, "endpoint")?)
-                .with_region(target.get("region").and_then(Value::as_str).unwrap_or("us-east-1"))
-                .with_allow_http(true)
-                .with_virtual_hosted_style_request(false);
-            if target.get("anonymous").and_then(Value::as_bool).unwrap_or(false) {
-                b = b.with_skip_signature(true);
-            } else {
-                b = b
-                    .with_access_key_id(str_field(target, "access_key_id")?)
-                    .with_secret_access_key(str_field(target, "secret_access_key")?);
-            }
-            // object_store's S3 client makes its HTTP client on the runtime.
-            let s3 = {
-                let _guard = runtime().enter();
-                b.build().map_err(error)?
-            };
-            let key = target.get("key").and_then(Value::as_str).unwrap_or("").trim_matches('/');
-            if key.is_empty() {
-                read_object_store(s3, path, fmt)
-            } else {
-                read_object_store(PrefixStore::new(s3, key), path, fmt)
-            }
-        }
+        "s3" => read_object_store(s3_object_store(target)?, path, fmt),
         "http" => {
             let http = {
                 let _guard = runtime().enter();
@@ -463,35 +355,16 @@ fn do_read(req: &Value) -> R<Value> {
     let dtype = canonical_dtype(&out.data_type)?;
     let mut shape = out.shape.clone();
     let mut attributes = out.attributes;
-    let raw: Vec<u8> = match out.bytes {
-        ArrayBytes::Fixed(bytes) => {
+    let bytes = match out.bytes {
+        ArrayBytes::Fixed(bytes) if fmt == Format::N5 => {
+            // zarrs_n5 presents N5's own axis order; the protocol compares the reversed view.
+            shape.reverse();
             let size = out.data_type.fixed_size().unwrap_or(1);
-            let mut b = if fmt == Format::N5 {
-                // zarrs_n5 presents N5's own axis order; the protocol compares the reversed view.
-                shape.reverse();
-                reverse_axes(&bytes, &out.shape, size)
-            } else {
-                bytes.into_owned()
-            };
-            if let Some(w) = float_width(&dtype) {
-                canonicalize_nan(&mut b, w);
-            }
-            b
+            ArrayBytes::new_flen(reverse_axes(&bytes, &out.shape, size))
         }
-        ArrayBytes::Variable(v) => {
-            let (bytes, offsets) = v.into_parts();
-            let mut b = Vec::with_capacity(bytes.len() + 4 * offsets.len());
-            for w in offsets.windows(2) {
-                let item = &bytes[w[0]..w[1]];
-                b.extend_from_slice(&(item.len() as u32).to_le_bytes());
-                b.extend_from_slice(item);
-            }
-            b
-        }
-        ArrayBytes::Optional(_) => {
-            return Err(Failure::Unsupported("optional (masked) arrays have no canonical form".into()));
-        }
+        bytes => bytes,
     };
+    let raw = canonical::bytes(&dtype, bytes).map_err(Failure::Unsupported)?;
     if fmt == Format::N5 {
         // zarrs_n5 adds the array's whole N5 metadata document as the attribute "_n5";
         // it is the library's bookkeeping, not a user attribute.
@@ -500,9 +373,8 @@ fn do_read(req: &Value) -> R<Value> {
     if let Some(dump) = req.get("dump").and_then(Value::as_str) {
         std::fs::write(dump, &raw).map_err(error)?;
     }
-    let hash: String = Sha256::digest(&raw).iter().map(|b| format!("{b:02x}")).collect();
-    let hash = format!("sha256:{hash}");
-    let fill = if out.fill_null { Value::Null } else { fill_json(&dtype, &out.fill) };
+    let hash = canonical::hash(&raw);
+    let fill = canonical::fill_json(&dtype, (!out.fill_null).then_some(&out.fill));
     Ok(json!({
         "status": "ok",
         "shape": shape,
@@ -652,14 +524,14 @@ fn v3_data_type(dtype: &str) -> R<MetadataV3> {
     Ok(MetadataV3::new(dtype))
 }
 
-fn build_v2(
-    store: Arc<FilesystemStore>,
+fn build_v2<S: ?Sized + ReadableWritableStorageTraits + 'static>(
+    store: Arc<S>,
     path: &str,
     case: &Value,
     shape: &[u64],
     chunks: &[u64],
     dtype: &str,
-) -> R<Array<FilesystemStore>> {
+) -> R<Array<S>> {
     let meta = json!({
         "zarr_format": 2,
         "shape": shape,
@@ -676,14 +548,14 @@ fn build_v2(
     Array::new_with_metadata(store, path, ArrayMetadata::V2(metadata)).map_err(create_failure)
 }
 
-fn build_v3(
-    store: Arc<FilesystemStore>,
+fn build_v3<S: ?Sized + ReadableWritableStorageTraits + 'static>(
+    store: Arc<S>,
     path: &str,
     case: &Value,
     shape: &[u64],
     chunks: &[u64],
     dtype: &str,
-) -> R<Array<FilesystemStore>> {
+) -> R<Array<S>> {
     let data_type = v3_data_type(dtype)?;
     let fill: FillValueMetadata =
         serde_json::from_value(case.get("fill_value").cloned().unwrap_or(Value::Null)).map_err(error)?;
@@ -717,20 +589,45 @@ fn do_write(req: &Value) -> R<Value> {
             "zarrs cannot write N5 (zarrs has no N5 support; zarrs_n5 is read-only)".into(),
         ));
     }
-    if str_field(target, "kind")? != "local" {
-        return Err(Failure::Unsupported("this adapter writes to local stores only".into()));
+    let data = std::fs::read(data_path).map_err(error)?;
+    match str_field(target, "kind")? {
+        "local" => {
+            let root = str_field(target, "path")?;
+            std::fs::create_dir_all(root).map_err(error)?;
+            write_into(Arc::new(FilesystemStore::new(root).map_err(error)?), case, fmt, data)
+        }
+        // The native write mode: straight into S3 through zarrs_object_store, with zarrs'
+        // synchronous API over the async store (AsyncToSyncStorageAdapter on the runtime).
+        "s3" => {
+            let s3 = AsyncObjectStore::new(s3_object_store(target)?);
+            let store = AsyncToSyncStorageAdapter::new(Arc::new(s3), TokioBlockOn(runtime().handle().clone()));
+            write_into(Arc::new(store), case, fmt, data)
+        }
+        other => Err(Failure::Unsupported(format!("store kind {other:?} is not known to this adapter"))),
     }
+}
+
+/// Runs zarrs' async store calls on the adapter's tokio runtime.
+struct TokioBlockOn(tokio::runtime::Handle);
+
+impl AsyncToSyncBlockOn for TokioBlockOn {
+    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.0.block_on(future)
+    }
+}
+
+fn write_into<S: ?Sized + ReadableWritableStorageTraits + 'static>(
+    store: Arc<S>,
+    case: &Value,
+    fmt: &str,
+    data: Vec<u8>,
+) -> R<Value> {
     let dtype = str_field(case, "dtype")?;
     let shape = u64_list(case, "shape")?;
     let chunks = u64_list(case, "chunks")?;
     let case_path = case.get("path").and_then(Value::as_str).unwrap_or("array");
     let n: u64 = shape.iter().product();
-    let data = std::fs::read(data_path).map_err(error)?;
     let elements = Elements::from_canonical(data, dtype, n as usize)?;
-
-    let root = str_field(target, "path")?;
-    std::fs::create_dir_all(root).map_err(error)?;
-    let store = Arc::new(FilesystemStore::new(root).map_err(error)?);
 
     // The array first: what zarrs cannot express is refused before anything is written.
     let array_path = node_path(case_path);
@@ -740,10 +637,18 @@ fn do_write(req: &Value) -> R<Value> {
         other => return Err(Failure::BadRequest(format!("unknown format {other:?}"))),
     };
 
-    // Groups: the root, every listed group and every ancestor of the array.
+    // Groups: the root, every listed group and every ancestor of the array. An array at
+    // the root (path "") IS the dataset: no group metadata goes beside it (a .zgroup next
+    // to its .zarray, or a group zarr.json written first, would make the root a group).
+    let root_array = case_path.trim_matches('/').is_empty();
     let listed = object(case.get("groups"));
-    let mut groups: Vec<String> = vec![String::new()];
-    groups.extend(listed.keys().map(|k| k.trim_matches('/').to_string()));
+    let mut groups: Vec<String> = if root_array { Vec::new() } else { vec![String::new()] };
+    groups.extend(
+        listed
+            .keys()
+            .map(|k| k.trim_matches('/').to_string())
+            .filter(|g| !(root_array && g.is_empty())),
+    );
     let parts: Vec<&str> = case_path.trim_matches('/').split('/').collect();
     for i in 1..parts.len() {
         groups.push(parts[..i].join("/"));

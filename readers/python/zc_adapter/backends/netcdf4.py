@@ -201,6 +201,9 @@ class NetCDF4Backend(Backend):
 
     def _validate(self, case: dict) -> None:
         dtype = case["dtype"]
+        if not case["path"]:
+            raise Unsupported("netCDF cannot write an array at the dataset root: the root of a netCDF dataset is "
+                              "its root group, and every variable is named inside a group")
         if dtype == "bool":
             raise Unsupported("netCDF has no boolean type (NCZarr writes no '|b1' arrays)")
         if dtype == "float16":
@@ -347,6 +350,11 @@ class NetCDF4Backend(Backend):
         try:
             grp = ds
             parts = [p for p in path.split("/") if p]
+            if not parts:
+                # A root array: netCDF opens the dataset root as its root group, and a Zarr array
+                # there is no variable of it (NCZarr lists none).
+                raise KeyError(f"netCDF opens the dataset root as a group, with no variable for the array there "
+                               f"(variables: {list(ds.variables)}, attributes: {ds.ncattrs()})")
             for part in parts[:-1]:
                 if part not in grp.groups:
                     raise KeyError(f"netCDF lists no group {part!r} in {grp.path!r} (groups: {list(grp.groups)})")

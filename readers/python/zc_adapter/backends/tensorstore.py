@@ -8,7 +8,8 @@ attributes as JSON objects through tensorstore's own key-value store API
 (`ts.KvStore`), and reads v2/N5 attributes back the same way. zarr v3 array
 attributes and dimension_names are part of tensorstore's zarr3 metadata.
 
-Writing: the array metadata is handed to the driver as JSON exactly as the case
+Writing (into a local directory, or in the native write mode into S3 through
+tensorstore's own s3 kvstore): the array metadata is handed to the driver as JSON exactly as the case
 gives it (dtype, chunks, order, dimension_separator, compressor, filters; v3
 codecs verbatim, chunk_key_encoding, dimension_names; N5 compression).
 Missing chunks are left out by writing chunk by chunk (tensorstore also does not
@@ -56,8 +57,9 @@ _UNSUPPORTED_ERRORS = re.compile(
     r"Unsupported zarr dtype|is not registered|filters are not supported|"
     r"is not one of the supported data types|not supported", re.I)
 
-# N5 attributes.json members that are the array's own metadata, not user attributes.
-N5_ARRAY_KEYS = ("dimensions", "blockSize", "dataType", "compression")
+# N5 attributes.json members that are the array's own metadata, not user attributes (and the
+# container's version "n5", in the root's attributes.json: a root array's own).
+N5_ARRAY_KEYS = ("dimensions", "blockSize", "dataType", "compression", "n5")
 
 
 
@@ -123,8 +125,9 @@ class TensorstoreBackend(Backend):
                 raise Unsupported(f"tensorstore: {exc}") from exc
             raise
 
-    def _put_json(self, root: str, key: str, obj) -> None:
-        kv = self.ts.KvStore.open({"driver": "file", "path": root.rstrip("/") + "/"}).result()
+    def _put_json(self, root: dict, key: str, obj) -> None:
+        """Write a JSON document at key below the dataset root (a kvstore spec)."""
+        kv = self.ts.KvStore.open(root).result()
         kv.write(key, json.dumps(obj, ensure_ascii=False, allow_nan=False).encode("utf-8")).result()
 
     @staticmethod
@@ -137,12 +140,23 @@ class TensorstoreBackend(Backend):
     # --- write ------------------------------------------------------------------
 
     def write(self, case: dict, data: np.ndarray, target: dict) -> None:
-        if target.get("kind") != "local":
-            raise Unsupported("this adapter writes to local stores only")
+        # A local directory, or (native write mode) an S3 store through tensorstore's own s3 kvstore.
+        if target.get("kind") not in ("local", "s3"):
+            raise Unsupported(f"tensorstore writes no {target.get('kind')!r} store (no HTTP writes)")
+        creds: list[str] = []
+        try:
+            if target["kind"] == "local":
+                os.makedirs(target["path"], exist_ok=True)
+            self._write(case, data, self.kvstore_spec(target, "", creds), self.kvstore_spec(target, case["path"], creds))
+        finally:
+            for f in creds:
+                try:
+                    os.unlink(f)
+                except OSError:
+                    pass
+
+    def _write(self, case: dict, data: np.ndarray, root: dict, kvspec: dict) -> None:
         fmt = case["format"]
-        root = target["path"]
-        os.makedirs(root, exist_ok=True)
-        kvspec = {"driver": "file", "path": os.path.join(root, case["path"]).rstrip("/") + "/"}
         dtype = case["dtype"]
         shape, chunks = list(case["shape"]), list(case["chunks"])
         attrs = case.get("attributes") or {}
@@ -214,9 +228,14 @@ class TensorstoreBackend(Backend):
             meta.update(attrs)
             kv.write("attributes.json", json.dumps(meta, ensure_ascii=False).encode("utf-8")).result()
 
-    def _write_groups(self, case: dict, root: str, fmt: str) -> None:
+    def _write_groups(self, case: dict, root: dict, fmt: str) -> None:
         groups = dict(case.get("groups") or {})
-        groups.setdefault("", {})
+        if not case["path"]:
+            # A root array: the array is the dataset root and no group metadata goes there
+            # (a root group document would overwrite, or sit beside, the array's own).
+            groups.pop("", None)
+        else:
+            groups.setdefault("", {})
         parts = case["path"].split("/")[:-1]
         for i in range(1, len(parts) + 1):
             groups.setdefault("/".join(parts[:i]), {})

@@ -228,6 +228,10 @@ class Z5pyBackend(Backend):
             raise Unsupported("z5py clamps chunks to the array shape (create_dataset: chunk = min(chunk, shape)); "
                               "chunks larger than the array cannot be written")
         fill = canonical.fill_from_json(case["fill_value"], case["dtype"])
+        if not case["path"]:
+            raise Unsupported("z5py cannot write an array at the container root: z5py.File creates the root as a "
+                              "group (.zgroup, a group zarr.json or N5's root attributes.json) and "
+                              "create_dataset('') answers 'Dataset  is already existing.'")
 
         self._NewFile.requested_zarr = fmt != "n5"
         f = self._NewFile(root, mode="a", **file_kw)
@@ -282,9 +286,15 @@ class Z5pyBackend(Backend):
         else:
             raise Unsupported(f"store kind {kind!r} is not known to this adapter")
         try:
-            node = f
-            for part in [p for p in path.split("/") if p]:
+            parts = [p for p in path.split("/") if p]
+            # A root array (path "") is opened the way z5py users do: File(...)[""], the
+            # container root as a child of itself (z5py's File is always its root group).
+            node = f[""] if not parts else f
+            for part in parts:
                 node = node[part]
+            if not isinstance(node, self.z5py.Dataset):
+                raise TypeError(f"z5py opens {path or 'the container root'!r} as a {type(node).__name__}, "
+                                "not a Dataset")
             arr = node[...]
         except (RuntimeError, ValueError) as exc:
             # z5's own errors that say the feature is unsupported ("Z5 only supports C order",
@@ -298,7 +308,8 @@ class Z5pyBackend(Backend):
             # z5py has no fill-value API: the value recorded in the array's metadata document.
             meta_name = ".zarray" if fmt == "zarr2" else "zarr.json"
             with open(os.path.join(target["path"], path, meta_name), encoding="utf-8") as fh:
-                fv = json.load(fh).get("fill_value")
+                # The JSON literal -0 is negative zero (as the protocol's fill values compare).
+                fv = json.load(fh, parse_int=lambda t: -0.0 if t == "-0" else int(t)).get("fill_value")
             # Kept as recorded (a float for an integer array stays a float): no conversion to the dtype.
             fill = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}.get(fv, fv) \
                 if isinstance(fv, str) else fv

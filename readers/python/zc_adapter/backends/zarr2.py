@@ -20,7 +20,7 @@ import numpy as np
 import zc_canonical as canonical
 from ..chunks import write_present_chunks
 from ..protocol import Backend, ReadResult, Unsupported
-from .zarr3 import component_versions, s3_storage_options, target_url
+from .zarr3 import Zarr3Backend, component_versions, s3_storage_options, target_url
 
 NO_V3 = ("zarr-python 2.18 does not implement zarr v3 (its experimental v3 API follows an obsolete draft "
          "of the spec, not the final zarr.json format)")
@@ -70,16 +70,16 @@ class Zarr2Backend(Backend):
             raise Unsupported(NO_V3)
         store = self.store(target, fmt, write=True)
 
-        groups = dict(case.get("groups") or {})
-        parts = case["path"].split("/")[:-1]
-        for i in range(1, len(parts) + 1):
-            groups.setdefault("/".join(parts[:i]), {})
-        root = zarr.open_group(store=store, mode="w")
-        root.attrs.update(groups.pop("", None) or {})
-        for gpath in sorted(groups, key=lambda p: (p.count("/"), p)):
-            g = root.require_group(gpath)
-            if groups[gpath]:
-                g.attrs.update(groups[gpath])
+        # The root group, every listed group and every ancestor of the array; nothing for a
+        # root array (path ""), which is the dataset root itself.
+        groups = Zarr3Backend.groups_to_write(case)
+        if groups:
+            root = zarr.open_group(store=store, mode="w")
+            root.attrs.update(groups[0][1])
+            for gpath, attrs in groups[1:]:
+                g = root.require_group(gpath)
+                if attrs:
+                    g.attrs.update(attrs)
 
         dtype = case["dtype"]
         np_dtype = canonical.numpy_dtype(dtype)  # object for "string": the vlen-utf8 filter is in the case

@@ -115,14 +115,11 @@ class Zarr3Backend(Backend):
         zarr_format = 2 if fmt == "zarr2" else 3
         store = self.store(target, read_only=False)
 
-        # Groups: the root, every listed group and every ancestor of the array.
-        groups = dict(case.get("groups") or {})
-        parts = case["path"].split("/")[:-1]
-        for i in range(1, len(parts) + 1):
-            groups.setdefault("/".join(parts[:i]), {})
-        zarr.create_group(store, zarr_format=zarr_format, overwrite=True, attributes=groups.pop("", None) or {})
-        for gpath in sorted(groups, key=lambda p: (p.count("/"), p)):
-            zarr.create_group(store, path=gpath, zarr_format=zarr_format, attributes=groups[gpath] or {})
+        # Groups: the root, every listed group and every ancestor of the array. A root array
+        # (path "") is the dataset root itself: no group is written.
+        for gpath, attrs in self.groups_to_write(case):
+            zarr.create_group(store, path=gpath or None, zarr_format=zarr_format, overwrite=not gpath,
+                              attributes=attrs)
 
         kw = self.array_kwargs(case)
         arr = zarr.create_array(store, name=case["path"], shape=tuple(case["shape"]), chunks=tuple(case["chunks"]),
@@ -131,6 +128,21 @@ class Zarr3Backend(Backend):
                                 config={"write_empty_chunks": True}, **kw)
         self.check_array(arr)
         self.write_data(arr, case, data)
+
+    @staticmethod
+    def groups_to_write(case: dict) -> list[tuple[str, dict]]:
+        """(path, attributes) of the groups above the array, the root first; none for a root array."""
+        groups = dict(case.get("groups") or {})
+        if not case["path"]:
+            if any(groups.values()):
+                raise ValueError("a root array (path '') cannot have groups with attributes: "
+                                 f"{sorted(groups)}")
+            return []
+        parts = case["path"].split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            groups.setdefault("/".join(parts[:i]), {})
+        root = groups.pop("", None) or {}
+        return [("", root)] + [(g, groups[g] or {}) for g in sorted(groups, key=lambda p: (p.count("/"), p))]
 
     def array_kwargs(self, case: dict) -> dict:
         """dtype and encoding arguments of zarr.create_array for the case."""

@@ -9,7 +9,8 @@ import java.nio.ByteOrder;
 
 /**
  * Canonical bytes, fill-value JSON and reference-data decoding of protocol v1, for the
- * numeric dtypes (docs/protocol.md, readers/python/zc_adapter/canonical.py).
+ * numeric dtypes (docs/protocol.md). Tested on canonical/vectors by CanonicalVectors
+ * (src/test/java), which tests/test_canonical.py runs.
  *
  * In memory an array is a flat C-order Java primitive array: bool as boolean[], (u)int8
  * as byte[], (u)int16 and float16 (raw bits) as short[], (u)int32 as int[], (u)int64 as
@@ -49,7 +50,7 @@ public final class Canonical {
         return Math.toIntExact(n);
     }
 
-    /** Reference data (canonical bytes) as a flat primitive array; null for non-numeric dtypes. */
+    /** Reference data (raw element bytes, NaN payloads kept) as a flat primitive array; null for non-numeric dtypes. */
     public static Object decode(byte[] raw, String dtype, int n) {
         ByteBuffer bb = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
         switch (dtype) {
