@@ -53,7 +53,8 @@ async function handle(req) {
       await page.waitForSelector(req.selector, { state: req.state || "visible", timeout: req.timeout || TIMEOUT });
       return {};
     case "eval":
-      return { value: await page.evaluate(req.js) };
+      // req.js is a function's source: called in the page, its (awaited) value comes back.
+      return { value: (await page.evaluate(`(${req.js})()`)) ?? null };
     case "screenshot":
       if (req.width) await page.setViewportSize({ width: req.width, height: req.height || 1000 });
       await page.screenshot({ path: req.path, fullPage: !!req.full_page });
