@@ -55,6 +55,20 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("dir")
     _findings_args(rep)
 
+    pub = sub.add_parser("publish", help="build the published compatibility report, a static site, from runs "
+                                         "(judged against the findings of now), with history and diffs")
+    pub.add_argument("runs", nargs="+", metavar="RUN", help="run directories (or runs of a published site: data/runs/ID)")
+    pub.add_argument("--out", required=True, help="the site's directory (replaced; it must be new, empty or a site)")
+    pub.add_argument("--history", metavar="SITE", help="a site published before (a directory or its URL): its runs "
+                                                       "become the history of this one")
+    pub.add_argument("--keep-cells", type=int, default=3, metavar="N",
+                     help="the newest N runs keep their cells in the site (older ones a summary; default 3)")
+    pub.add_argument("--repro", action="store_true", help="also ship a reproducer bundle (.tar.gz) per finding, "
+                                                          "made from the newest run's datasets")
+    pub.add_argument("--repro-max-kib", type=int, default=4096, help="largest bundle shipped (default 4096 KiB)")
+    pub.add_argument("--repro-total-mib", type=int, default=24, help="all bundles together (default 24 MiB)")
+    _findings_args(pub)
+
     e = sub.add_parser("expectations", help="propose findings for a run's unexpected outcomes")
     esub = e.add_subparsers(dest="ecmd", required=True, parser_class=_Parser)
     eu = esub.add_parser("update", help="cluster a run's unexpected cells into proposed findings; "
@@ -204,6 +218,8 @@ def _dispatch(args) -> int:
         return _report(Path(args.dir), _load_findings(args, _run_matrix(args, Path(args.dir))))
     if args.cmd == "expectations":
         return _propose(args)
+    if args.cmd == "publish":
+        return _publish(args)
     if args.cmd == "findings":
         return _findings(args)
     if args.cmd == "repro":
@@ -293,6 +309,25 @@ def _report(run_dir: Path, findings) -> int:
     print(f"{run_dir / 'report.html'}: {sum(info['counts'].values())} cells, {info['unexpected']} unexpected, "
           f"{info['unexpected_writes']} unexpected writes, {len(info['findings']['stale'])} stale findings")
     return 1 if info["unexpected"] or info["unexpected_writes"] else 0
+
+
+def _publish(args) -> int:
+    from .matrix import load_matrix
+    from .site.build import PublishOptions, publish
+
+    if args.keep_cells < 1:
+        raise ConfigError("--keep-cells must be at least 1")
+    matrix_path = args.matrix or _run_matrix(args, Path(args.runs[-1]))
+    findings = _load_findings(args, matrix_path)
+    source = "none" if args.no_findings else (Path(args.findings).name + "/" if args.findings else "findings/")
+    stats = publish(PublishOptions(
+        runs=[Path(r) for r in args.runs], out=Path(args.out), findings=findings, matrix=load_matrix(matrix_path),
+        matrix_path=matrix_path, findings_source=source, history=args.history, keep_cells=args.keep_cells,
+        repro=args.repro, repro_max_bytes=args.repro_max_kib << 10, repro_total_bytes=args.repro_total_mib << 20))
+    print(f"{stats['out']}/index.html: {stats['pages']} pages from {stats['runs']} runs (latest {stats['latest']}), "
+          f"{stats['bytes'] / (1 << 20):.1f} MiB; landing page {stats['landing_bytes'] / 1024:.0f} KiB"
+          + (f"; {stats['repro']} reproducer bundles" if args.repro else ""))
+    return 0
 
 
 def _propose(args) -> int:

@@ -24,7 +24,7 @@ def actionlint():
 
 def test_there_are_workflows():
     names = {p.name for p in WORKFLOWS}
-    assert {"ci.yml", "conformance.yml"} <= names
+    assert {"ci.yml", "conformance.yml", "publish.yml"} <= names
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
@@ -42,3 +42,24 @@ def test_the_projects_ci_runs_the_readmes_test_command():
 def test_the_reusable_workflow_runs_exactly_the_ci_command():
     text = (ROOT / ".github" / "workflows" / "conformance.yml").read_text()
     assert "workflow_call" in text and "zarr-conformance \"${args[@]}\"" in text and "args=(ci --target" in text
+
+
+def test_the_publish_workflow_builds_the_site_with_its_history_and_deploys_it_with_pages_actions():
+    import yaml
+
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "publish.yml").read_text())
+    on = wf[True] if True in wf else wf["on"]  # YAML 1.1 reads the key `on` as true
+    assert "schedule" in on and "workflow_dispatch" in on
+    steps = wf["jobs"]["build"]["steps"]
+    uses = [s.get("uses", "") for s in steps]
+    assert any(u.startswith("actions/configure-pages@") for u in uses)
+    assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
+    script = "\n".join(s.get("run", "") for s in steps)
+    assert "zarr-conformance run --profile" in script and '--runner "$RUNNER"' in script
+    assert "zarr-conformance publish reports/publish --out site --history" in script
+    deploy = wf["jobs"]["deploy"]
+    assert deploy["needs"] == "build" and deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
+    # The scripts it calls exist.
+    for path in ("scripts/install-minio.sh", "bench/site_size.py"):
+        assert (ROOT / path).exists(), path
