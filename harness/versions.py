@@ -200,7 +200,8 @@ def _get(session, url: str, settings: Settings, headers=None):
         raise RegistryError(f"GET {url}: {_why(exc)}") from None
     if resp.status_code == 200 or resp.status_code in NOT_SERVED:
         return resp
-    raise RegistryError(f"GET {url}: HTTP {resp.status_code} {resp.reason}: {resp.text.strip()[:200]}")
+    retried = f" (after {settings.retries} retries)" if settings.retries and resp.status_code in (429, 500, 502, 503, 504) else ""
+    raise RegistryError(f"GET {url}: HTTP {resp.status_code} {resp.reason}{retried}: {resp.text.strip()[:200]}")
 
 
 def _why(exc) -> str:
@@ -685,7 +686,7 @@ def _print_table(console, rows: list[Row], warnings: list[str], code: int, offli
         table.add_row(r.implementation + label, f"{r.ref.kind}:{r.ref.package}", pinned, newest,
                       (a.requires or "") if a else "", f"[{style}]{MARK.get(r.status, r.status)}[/]")
     console.print(table)
-    notes = [r for r in rows if r.note and r.status not in ("current",)]
+    notes = [r for r in rows if r.note]
     if notes:
         console.print()
     for r in notes:
