@@ -24,7 +24,7 @@ def actionlint():
 
 def test_there_are_workflows():
     names = {p.name for p in WORKFLOWS}
-    assert {"ci.yml", "conformance.yml"} <= names
+    assert {"ci.yml", "conformance.yml", "versions.yml"} <= names
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
@@ -42,3 +42,11 @@ def test_the_projects_ci_runs_the_readmes_test_command():
 def test_the_reusable_workflow_runs_exactly_the_ci_command():
     text = (ROOT / ".github" / "workflows" / "conformance.yml").read_text()
     assert "workflow_call" in text and "zarr-conformance \"${args[@]}\"" in text and "args=(ci --target" in text
+
+
+def test_the_weekly_versions_workflow_gates_on_the_versions_command():
+    text = (ROOT / ".github" / "workflows" / "versions.yml").read_text()
+    assert "schedule:" in text and "cron:" in text and "workflow_dispatch:" in text
+    assert "zarr-conformance versions --apt-update --json > versions.json" in text
+    assert "actions/upload-artifact" in text and "versions.json" in text
+    assert "steps.versions.outputs.status != '0'" in text and "exit 1" in text
