@@ -132,6 +132,17 @@ def build_parser() -> argparse.ArgumentParser:
     il.add_argument("impls", nargs="*")
     il.add_argument("--base-image", help="the base image the images were built from")
 
+    v = sub.add_parser("versions", help="every pinned version beside the newest release its registry serves; "
+                                         "exit 1 when a pin lags, 2 when a registry could not be asked")
+    v.add_argument("impls", nargs="*", help="implementations (default: all in the matrix, the unavailable too)")
+    v.add_argument("--json", action="store_true", help="print the verdicts and the registries' answers as JSON")
+    v.add_argument("--offline-answers", metavar="FILE", help="judge recorded answers (a versions --json output, "
+                                                               "or a mapping kind:package -> answer) instead of asking")
+    v.add_argument("--apt-update", action="store_true", help="run apt-get update before asking apt for Debian's versions")
+    v.add_argument("--timeout", type=float, default=20.0, help="seconds to wait for one answer (default: 20)")
+    v.add_argument("--retries", type=int, default=2, help="retries on connection errors, 429 and 5xx (default: 2)")
+    v.add_argument("--jobs", "-j", type=int, default=8, help="registry queries in parallel (default: 8)")
+
     d = sub.add_parser("docs", help="regenerate docs/cases.md and docs/implementations.md")
     d.add_argument("--check", action="store_true", help="fail when the committed docs are out of date")
     d.add_argument("--record", metavar="RUN_DIR", help="first keep this run's handshakes and write support")
@@ -246,6 +257,14 @@ def _dispatch(args) -> int:
         from .images import images_command
 
         return images_command(args)
+    if args.cmd == "versions":
+        from .versions import Settings, versions_command
+
+        if args.jobs < 1 or args.retries < 0 or args.timeout <= 0:
+            raise ConfigError("--jobs must be at least 1, --retries at least 0 and --timeout positive")
+        return versions_command(args.matrix, args.impls or None, as_json=args.json, offline=args.offline_answers,
+                                settings=Settings(timeout=args.timeout, retries=args.retries, jobs=args.jobs,
+                                                  apt_update=args.apt_update))
     if args.cmd == "docs":
         from .docs import write_docs
 

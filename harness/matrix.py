@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +23,18 @@ DEFAULT_MATRIX = ROOT / "matrix.yaml"
 LANGUAGES = ("python", "javascript", "typescript", "rust", "java", "c", "c++", "go")
 STORE_KINDS = ("local", "http", "s3-moto", "s3-minio")
 ACCESS_MODES = ("signed", "anonymous", "anonymous-nolist", "forbidden-chunk")
+# Where `zarr-conformance versions` asks for a package's newest release (harness/versions.py).
+REGISTRY_KINDS = ("pypi", "npm", "cargo", "maven", "go", "apt")
+# The registry a `dev:` spec's package lives in (prefix builds name a pkg-config module, no registry).
+DEV_REGISTRY = {"python": "pypi", "npm": "npm", "cargo": "cargo", "maven": "maven"}
+_PACKAGE_PATTERNS = {
+    "pypi": (r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", "a distribution name, e.g. zarr"),
+    "npm": (r"(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*", "an npm package name, e.g. zarrita or @zarrita/storage"),
+    "cargo": (r"[A-Za-z][A-Za-z0-9_-]*", "a crate name, e.g. zarrs"),
+    "maven": (r"[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+", "groupId:artifactId, e.g. dev.zarr:zarr-java"),
+    "go": (r"[a-z0-9.-]+\.[a-z]+(/[A-Za-z0-9._~-]+)+", "a module path, e.g. github.com/owner/repo"),
+    "apt": (r"[a-z0-9][a-z0-9.+-]+", "a Debian package name, e.g. libgdal-dev"),
+}
 
 
 class ConfigError(Exception):
@@ -69,6 +82,60 @@ class DevSpec(_Strict):
     alongside: list[str] = Field(default_factory=list, description="directories beside the adapter's that its build needs")
 
 
+def _registry_kind(v):
+    if v is not None and v not in REGISTRY_KINDS:
+        raise ValueError(f"unknown registry kind {v!r}: one of {', '.join(REGISTRY_KINDS)}"
+                         + did_you_mean(str(v), REGISTRY_KINDS))
+    return v
+
+
+def _check_package(kind: str | None, package: str | None) -> None:
+    if kind and package is not None:
+        pattern, what = _PACKAGE_PATTERNS[kind]
+        if not re.fullmatch(pattern, package):
+            raise ValueError(f"{kind} package {package!r} is not {what}")
+
+
+class PackageRef(_Strict):
+    """A package in a registry: where `zarr-conformance versions` asks for its newest release."""
+
+    kind: str = Field(description="pypi, npm, cargo (crates.io), maven (Maven Central), go (the Go module proxy) "
+                                  "or apt (Debian's packages, through apt-cache)")
+    package: str = Field(description="distribution, npm package, crate, groupId:artifactId, module path or "
+                                     "Debian package")
+
+    _kind = field_validator("kind", mode="before")(classmethod(lambda cls, v: _registry_kind(v)))
+
+    @model_validator(mode="after")
+    def _package_shape(self):
+        _check_package(self.kind, self.package)
+        return self
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.package}"
+
+
+class RegistrySpec(_Strict):
+    """Registry coordinates of an implementation. kind and package default to the `dev:` spec's
+    (python: pypi, npm, cargo, maven), so they are written only where it names none (prefix builds,
+    unavailable implementations)."""
+
+    kind: str | None = Field(None, description="the library's registry (default: from dev.kind)")
+    package: str | None = Field(None, description="the library's package there (default: dev.package)")
+    components: list[PackageRef] = Field(default_factory=list, description="its main library components "
+                                         "(numcodecs, zarrs_object_store...), pinned in the adapter's lock files")
+    also: list[PackageRef] = Field(default_factory=list, description="other packages the entry stands for "
+                                   "(an unavailable implementation's other candidates), each asked too")
+
+    _kind = field_validator("kind", mode="before")(classmethod(lambda cls, v: _registry_kind(v)))
+
+    @model_validator(mode="after")
+    def _package_shape(self):
+        _check_package(self.kind, self.package)
+        return self
+
+
 class VersionSpec(_Strict):
     python: str | None = Field(None, description="Python version of the adapter's environment (python adapters)")
     backend: str | None = Field(None, description="zc_adapter backend name (python adapters)")
@@ -78,6 +145,8 @@ class VersionSpec(_Strict):
     source: str | None = Field(None, description="a development build: the library's source (a checkout, an "
                                                  "archive) or built artifact (a wheel, a jar), or an install prefix")
     base: str | None = Field(None, description="with source: the released version whose environment it starts from")
+    registry: PackageRef | None = Field(None, description="this version comes from another registry than the "
+                                                          "implementation's (e.g. Debian's python3-zarr)")
 
     @field_validator("python", mode="before")
     @classmethod
@@ -99,6 +168,8 @@ class Implementation(_Strict):
     unavailable: str | None = Field(None, description="why this implementation cannot be had here (listed, never run)")
     repro: ReproSpec | None = Field(None, description="reproducer template (python adapters: by backend)")
     dev: DevSpec | None = Field(None, description="how a development build replaces the released library")
+    registry: RegistrySpec | None = Field(None, description="where `zarr-conformance versions` asks for the "
+                                                            "newest releases (default: the dev spec's package)")
     versions: dict[str, VersionSpec]
 
     @field_validator("versions")
@@ -107,6 +178,24 @@ class Implementation(_Strict):
         if not v:
             raise ValueError("list at least one version")
         return v
+
+    @model_validator(mode="after")
+    def _registry_complete(self):
+        if self.registry is not None and self.library_package() is None:
+            what = "the dev spec names no registry package" if self.dev else "there is no dev spec to take them from"
+            raise ValueError(f"registry: write its kind and package ({what}), e.g. "
+                             f"registry: {{kind: pypi, package: NAME}}")
+        return self
+
+    def library_package(self) -> "PackageRef | None":
+        """The library's own package in its registry: the registry spec's, else the dev spec's."""
+        reg = self.registry
+        dev_kind = DEV_REGISTRY.get(self.dev.kind) if self.dev else None
+        kind = (reg.kind if reg else None) or dev_kind
+        package = (reg.package if reg else None) or (self.dev.package if self.dev and kind == dev_kind else None)
+        if not kind or not package:
+            return None
+        return PackageRef(kind=kind, package=package)
 
 
 class StoreSpec(_Strict):
@@ -217,6 +306,9 @@ def _known_keys(loc) -> list[str]:
     if not names:
         return ["schema", *Matrix.model_fields.keys()]
     top = names[0]
+    if "registry" in names:
+        below = names[names.index("registry") + 1:]
+        return list(PackageRef.model_fields) if below or "versions" in names else list(RegistrySpec.model_fields)
     if top == "implementations":
         if len(names) == 2:
             return list(Implementation.model_fields)

@@ -24,7 +24,7 @@ def actionlint():
 
 def test_there_are_workflows():
     names = {p.name for p in WORKFLOWS}
-    assert {"ci.yml", "conformance.yml", "publish.yml"} <= names
+    assert {"ci.yml", "conformance.yml", "publish.yml", "versions.yml"} <= names
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
@@ -63,3 +63,11 @@ def test_the_publish_workflow_builds_the_site_with_its_history_and_deploys_it_wi
     # The scripts it calls exist.
     for path in ("scripts/install-minio.sh", "bench/site_size.py"):
         assert (ROOT / path).exists(), path
+
+
+def test_the_weekly_versions_workflow_gates_on_the_versions_command():
+    text = (ROOT / ".github" / "workflows" / "versions.yml").read_text()
+    assert "schedule:" in text and "cron:" in text and "workflow_dispatch:" in text
+    assert "zarr-conformance versions --apt-update --json > versions.json" in text
+    assert "actions/upload-artifact" in text and "versions.json" in text
+    assert "steps.versions.outputs.status != '0'" in text and "exit 1" in text
