@@ -169,3 +169,24 @@ def test_a_run_over_cached_datasets_starts_no_writer(tmp_path):
     assert "fake@good" not in starts or starts["fake@good"] == 0, starts
     assert starts["fake-transpose@1"] >= 1
     assert [r["outcome"] for r in records(second)] == [r["outcome"] for r in records(first)]
+
+
+def test_an_implementation_that_cannot_start_is_said_loudly_not_judged(tmp_path):
+    """A reader whose adapter does not start has its cells skipped (never judged), and the end of the
+    run and summary.md say so at the top, not only in a footnote."""
+    import yaml
+
+    m = yaml.safe_load(FAKE_MATRIX.read_text())
+    m["implementations"]["fake-broken"] = {"language": "python", "adapter": "command", "timeout": 5,
+                                          "command": ["{python}", "-c", "import sys; sys.exit(3)"],
+                                          "versions": {"1": {}}}
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(yaml.safe_dump(m))
+    out = tmp_path / "run"
+    proc = run_cli("--matrix", matrix, "run", "--cases", CASES, "--writers", "fake", "--readers", "fake,fake-broken",
+                   "--no-findings", "--out", out)
+    assert proc.returncode == 0, proc.stderr  # nothing unexpected: the broken reader's cells are skipped
+    assert "1 implementations or stores not available, their cells skipped: fake-broken@1" in proc.stderr + proc.stdout
+    summary = (out / "summary.md").read_text().splitlines()
+    assert "**1 implementations or stores not available** (their cells are skipped, not judged): fake-broken@1" in summary[:6]
+    assert {r["outcome"] for r in records(out) if r["reader"] == "fake-broken@1"} == {"skipped"}
