@@ -190,3 +190,27 @@ def test_an_implementation_that_cannot_start_is_said_loudly_not_judged(tmp_path)
     summary = (out / "summary.md").read_text().splitlines()
     assert "**1 implementations or stores not available** (their cells are skipped, not judged): fake-broken@1" in summary[:6]
     assert {r["outcome"] for r in records(out) if r["reader"] == "fake-broken@1"} == {"skipped"}
+
+
+def test_a_failed_write_is_not_cached(tmp_path):
+    """A write error may be the machine's (an adapter's build replaced under it): it is tried again by
+    the next run instead of sticking in the dataset cache; a refusal (unsupported) is cached."""
+    import yaml
+
+    broken = tmp_path / "node_modules-missing"
+    broken.touch()
+    m = yaml.safe_load(FAKE_MATRIX.read_text())
+    m["implementations"]["fake-env"] = {
+        "language": "python", "adapter": "command", "timeout": 5, "versions": {"1": {}},
+        "command": ["{python}", "{root}/tests/fixtures/fake_adapter.py", "--mode", "brokenenv", "--trigger", str(broken)]}
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(yaml.safe_dump(m))
+    args = ["--matrix", matrix, "run", "--cases", CASES, "--writers", "fake-env", "--readers", "fake", "--no-findings", "-q"]
+    run_cli(*args, "--out", tmp_path / "first")
+    first = load_jsonl(tmp_path / "first" / "writes.jsonl")
+    assert {w["status"] for w in first} == {"error"}, first
+    broken.unlink()  # the machine is mended
+    run_cli(*args, "--out", tmp_path / "second")
+    second = load_jsonl(tmp_path / "second" / "writes.jsonl")
+    assert {(w["status"], w["cached"]) for w in second} == {("ok", False)}, second
+    assert {r["outcome"] for r in records(tmp_path / "second")} == {"pass"}
