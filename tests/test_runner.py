@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import psutil
+import pytest
 
 from harness.results import load_jsonl
 from conftest import CLI, FAKE_MATRIX, ROOT, finding, run_cli, write_findings
@@ -78,20 +79,25 @@ def _children_of(pid):
         return []
 
 
-def test_interrupted_run_resumes_and_leaves_no_process(tmp_path):
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGINT while ignored"])
+def test_interrupted_run_resumes_and_leaves_no_process(tmp_path, stop):
+    """Ctrl-C, a SIGTERM (a cancelled CI job) and a SIGINT to a run started in the background (whose
+    shell ignores SIGINT) all stop the run the same way: report written, nothing left running."""
     out = tmp_path / "run"
     args = ["--matrix", FAKE_MATRIX, "run", "--profile", "smoke", "--stores", "local,s3-moto",
             "--readers", "fake,fake-transpose", "--writers", "fake", "--out", out, "--no-findings", "-j", "1"]
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if stop == "SIGINT while ignored" else None
     proc = subprocess.Popen([*CLI, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ})
+                            text=True, env={**os.environ}, preexec_fn=ignore)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(records(out)) < 10:
         time.sleep(0.05)
     kids = _children_of(proc.pid)
     assert kids, "workers and moto run as children"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGTERM if stop == "SIGTERM" else signal.SIGINT)
     proc.communicate(timeout=60)
     assert proc.returncode != 0
+    assert (out / "run.json").exists() and (out / "report.html").exists()  # finished as on Ctrl-C
     first = records(out)
     assert len(first) >= 10
     time.sleep(0.5)
