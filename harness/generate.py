@@ -1,8 +1,11 @@
 """Generate: every writer writes every case into the dataset cache, and what it wrote is checked.
 
 Datasets are cached by (writer, writer version, adapter stamp, case digest):
-a cached dataset, or a cached refusal, is reused across runs; a change of the
-case definition, the lock file or the adapter code writes it anew.
+a cached dataset, or a cached refusal (`unsupported`), is reused across runs; a
+change of the case definition, the lock file or the adapter code writes it anew.
+Errors, crashes and timeouts are not cached: they may come from the machine (an
+adapter's build replaced under it, a full disk) rather than the writer, and a
+cached one would stick until the writer changes.
 
 After a write the dataset's metadata is checked against the case
 (harness/dataset_check.py). A dataset with problems is `faulty`: its readers
@@ -26,6 +29,7 @@ from .matrix import ImplVersion
 from .reference import ReferenceStore
 from .workers import WorkerError, WorkerPool
 
+CACHED_STATUSES = ("ok", "unsupported")
 CHECK_VERSION = 1  # bump when dataset_check changes what it finds: cached verdicts are redone
 
 
@@ -69,6 +73,8 @@ class DatasetCache:
         if not status.exists():
             return None
         info = json.loads(status.read_text())
+        if info["status"] not in CACHED_STATUSES:  # written by an older harness: try again
+            return None
         ds = Dataset(writer, case, loc / "dataset", info["status"], info.get("message", ""), cached=True)
         if ds.ok:
             if info.get("check_version") == CHECK_VERSION:
@@ -121,7 +127,7 @@ def write_dataset(pool: WorkerPool, cache: DatasetCache, refs: ReferenceStore,
         ds.status, ds.message = "error", "the writer answered ok but wrote nothing"
     if ds.ok:
         ds.faults = check_dataset(case, root)
-    if status in ("timeout", "crash"):  # maybe transient: not cached, tried again next run
+    if ds.status not in CACHED_STATUSES:  # maybe transient: not cached, tried again next run
         ds.path = Path()
         shutil.rmtree(staging, ignore_errors=True)
     else:

@@ -79,6 +79,11 @@ class Progress:
             return
         counts = ", ".join(f"{v} {k}" for k, v in sorted(info.get("counts", {}).items()))
         self.console.print(f"cells: {counts or 'none'}", highlight=False)
+        na = info.get("failed_to_start") or {}
+        if na:
+            # Their cells are skipped, never unexpected: say so where nobody can miss it.
+            self.console.print(f"[bold yellow]{len(na)} implementations or stores not available, their cells skipped:[/] "
+                               + ", ".join(sorted(na)), highlight=False)
         if info.get("unexpected"):
             self.console.print(f"[bold red]{info['unexpected']} unexpected outcomes[/]")
         else:

@@ -132,6 +132,9 @@ def write_summary(records: list[dict], writes: list[dict], run: dict, findings, 
                      f"{sum(1 for r in records if r.get('label') == 'faulty-dataset')} cells are the writer's, not the readers'")
     lines.append(f"**{len(unexpected)} unexpected cells, {len(bad_writes)} unexpected writes**"
                  if unexpected or bad_writes else "**all outcomes as expected**")
+    if run.get("failed_to_start"):
+        lines.append(f"**{len(run['failed_to_start'])} implementations or stores not available** (their cells are "
+                     f"skipped, not judged): {', '.join(sorted(run['failed_to_start']))}")
     if unexpected:
         lines += ["", "## Unexpected", "", "| cell | outcome | expected | message |", "|---|---|---|---|"]
         order = {o: i for i, o in enumerate(["mismatch", "flaky", "error", "crash", "timeout", "unsupported", "pass"])}

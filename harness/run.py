@@ -271,6 +271,9 @@ class Session:
                                 if self.adapters.hello_of(iv)},
             "worker_starts": dict(self.adapters.pool.starts) if self.adapters.pool else {},
             "not_available": self.not_available,
+            # Of those, the ones this run meant to use and could not set up or start (not the matrix's
+            # declared-unavailable ones): a build that broke is not a missing toolchain to shrug at.
+            "failed_to_start": {**self.adapters.not_available, **self.stores.not_available},
             "stores": self.stores.info,
             "platform": {"os": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
             "timings_s": self.timings,

@@ -169,3 +169,48 @@ def test_a_run_over_cached_datasets_starts_no_writer(tmp_path):
     assert "fake@good" not in starts or starts["fake@good"] == 0, starts
     assert starts["fake-transpose@1"] >= 1
     assert [r["outcome"] for r in records(second)] == [r["outcome"] for r in records(first)]
+
+
+def test_an_implementation_that_cannot_start_is_said_loudly_not_judged(tmp_path):
+    """A reader whose adapter does not start has its cells skipped (never judged), and the end of the
+    run and summary.md say so at the top, not only in a footnote."""
+    import yaml
+
+    m = yaml.safe_load(FAKE_MATRIX.read_text())
+    m["implementations"]["fake-broken"] = {"language": "python", "adapter": "command", "timeout": 5,
+                                          "command": ["{python}", "-c", "import sys; sys.exit(3)"],
+                                          "versions": {"1": {}}}
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(yaml.safe_dump(m))
+    out = tmp_path / "run"
+    proc = run_cli("--matrix", matrix, "run", "--cases", CASES, "--writers", "fake", "--readers", "fake,fake-broken",
+                   "--no-findings", "--out", out)
+    assert proc.returncode == 0, proc.stderr  # nothing unexpected: the broken reader's cells are skipped
+    assert "1 implementations or stores not available, their cells skipped: fake-broken@1" in proc.stderr + proc.stdout
+    summary = (out / "summary.md").read_text().splitlines()
+    assert "**1 implementations or stores not available** (their cells are skipped, not judged): fake-broken@1" in summary[:6]
+    assert {r["outcome"] for r in records(out) if r["reader"] == "fake-broken@1"} == {"skipped"}
+
+
+def test_a_failed_write_is_not_cached(tmp_path):
+    """A write error may be the machine's (an adapter's build replaced under it): it is tried again by
+    the next run instead of sticking in the dataset cache; a refusal (unsupported) is cached."""
+    import yaml
+
+    broken = tmp_path / "node_modules-missing"
+    broken.touch()
+    m = yaml.safe_load(FAKE_MATRIX.read_text())
+    m["implementations"]["fake-env"] = {
+        "language": "python", "adapter": "command", "timeout": 5, "versions": {"1": {}},
+        "command": ["{python}", "{root}/tests/fixtures/fake_adapter.py", "--mode", "brokenenv", "--trigger", str(broken)]}
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(yaml.safe_dump(m))
+    args = ["--matrix", matrix, "run", "--cases", CASES, "--writers", "fake-env", "--readers", "fake", "--no-findings", "-q"]
+    run_cli(*args, "--out", tmp_path / "first")
+    first = load_jsonl(tmp_path / "first" / "writes.jsonl")
+    assert {w["status"] for w in first} == {"error"}, first
+    broken.unlink()  # the machine is mended
+    run_cli(*args, "--out", tmp_path / "second")
+    second = load_jsonl(tmp_path / "second" / "writes.jsonl")
+    assert {(w["status"], w["cached"]) for w in second} == {("ok", False)}, second
+    assert {r["outcome"] for r in records(tmp_path / "second")} == {"pass"}
