@@ -15,6 +15,7 @@ still read it, and their cells are labelled as reading a faulty dataset.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -30,7 +31,9 @@ from .reference import ReferenceStore
 from .workers import WorkerError, WorkerPool
 
 CACHED_STATUSES = ("ok", "unsupported")
-CHECK_VERSION = 1  # bump when dataset_check changes what it finds: cached verdicts are redone
+# Bump when dataset_check changes what it finds (cached verdicts are redone) or what a cached dataset must
+# be (2: readable by every user).
+CHECK_VERSION = 2
 
 
 @dataclass
@@ -80,12 +83,15 @@ class DatasetCache:
             if info.get("check_version") == CHECK_VERSION:
                 ds.faults = info.get("faults", [])
             else:
+                readable_by_all(ds.path)
                 ds.faults = check_dataset(case, ds.path)
                 status.write_text(json.dumps({**info, "faults": ds.faults, "check_version": CHECK_VERSION}))
         return ds
 
     def save(self, ds: Dataset, stamp: str, staged: Path | None) -> Dataset:
         """Move a written dataset into the cache atomically (concurrent runs may race)."""
+        if ds.ok and staged is not None and staged.exists():
+            readable_by_all(staged)
         loc = self.location(ds.writer, stamp, ds.case)
         entry = staged.parent if staged is not None else self.staging / uuid.uuid4().hex
         entry.mkdir(parents=True, exist_ok=True)
@@ -104,6 +110,17 @@ class DatasetCache:
             return self.load(ds.writer, stamp, ds.case) or ds
         ds.path = loc / "dataset"
         return ds
+
+
+def readable_by_all(root: Path) -> None:
+    """Readers may run as another user than the writer (each adapter in its container runs as its own
+    user): libraries that create files 0600 or 0640 (netCDF does) would make a dataset unreadable."""
+    for d, _, files in os.walk(root):
+        os.chmod(d, os.stat(d).st_mode | 0o555)
+        for f in files:
+            p = os.path.join(d, f)
+            if not os.path.islink(p):
+                os.chmod(p, os.stat(p).st_mode | 0o444)
 
 
 def write_dataset(pool: WorkerPool, cache: DatasetCache, refs: ReferenceStore,

@@ -220,3 +220,27 @@ def test_a_failed_write_is_not_cached(tmp_path):
     second = load_jsonl(tmp_path / "second" / "writes.jsonl")
     assert {(w["status"], w["cached"]) for w in second} == {("ok", False)}, second
     assert {r["outcome"] for r in records(tmp_path / "second")} == {"pass"}
+
+
+def test_a_cached_dataset_is_readable_by_every_user(tmp_path):
+    """Readers may run as another user than the writer (the docker runner): files a library created
+    0600 (netCDF writes 0640) are opened up to every user's read when the dataset enters the cache."""
+    import stat
+
+    from harness.cases import catalogue
+    from harness.generate import Dataset, DatasetCache
+    from harness.matrix import load_matrix
+
+    writer = load_matrix(FAKE_MATRIX).impl_versions()[0]
+    case = catalogue()["v2/int16/zlib/edge"]
+    staged = tmp_path / "staging" / "w1" / "dataset"
+    (staged / "array").mkdir(parents=True)
+    (staged / "array" / ".zarray").write_text("{}")
+    os.chmod(staged / "array" / ".zarray", 0o600)
+    os.chmod(staged / "array", 0o700)
+    cache = DatasetCache(tmp_path / "datasets")
+    ds = cache.save(Dataset(writer, case, staged, "ok", ""), "stamp", staged)
+    for p in (ds.path / "array", ds.path / "array" / ".zarray"):
+        mode = p.stat().st_mode
+        assert mode & stat.S_IROTH and mode & stat.S_IRGRP, oct(mode)
+    assert (ds.path / "array").stat().st_mode & stat.S_IXOTH
