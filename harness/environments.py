@@ -150,19 +150,11 @@ def setup_debian(iv: ImplVersion, log=print) -> Environment:
             raise NotAvailable(f"Debian's {DEBIAN_PYTHON} is not here")
         stamp = python_stamp(iv)  # the packages may have just been installed
         log(f"setting up {iv.id}: Debian's {DEBIAN_PYTHON} with {', '.join(iv.spec.debian)}")
-        if target.exists():
-            shutil.rmtree(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        uv = _uv()
-        env = {**os.environ, "VIRTUAL_ENV": str(target)}
-        env.pop("PYTHONPATH", None)
-        _run([uv, "venv", "-q", "--system-site-packages", "-p", DEBIAN_PYTHON, str(target)],
-             f"creating the environment of {iv.id}")
+        uv, env = _fresh_venv(iv, target, DEBIAN_PYTHON, "--system-site-packages")
         lock = python_lock(iv)
         if lock.exists():
             _run([uv, "pip", "install", "-q", "--no-deps", "-r", str(lock)], f"installing {lock.name}", env)
-        _run([uv, "pip", "install", "-q", "--no-deps", str(PY_CANONICAL), str(PY_ADAPTER)],
-             "installing the Python adapter", env)
+        _install_adapter(uv, env)
         # Nothing installed in the environment may shadow a Debian package.
         proc = subprocess.run([str(target / "bin" / "python"), "-I", "-c", _SHADOWS, DEBIAN_DIST],
                               capture_output=True, text=True)
@@ -185,6 +177,24 @@ print(" ".join(sorted(names(sysconfig.get_paths()["purelib"]) & names(sys.argv[1
 """
 
 
+def _fresh_venv(iv: ImplVersion, target: Path, python: str, *venv_args: str) -> tuple[str, dict]:
+    """An empty virtual environment at target (what was there is removed): uv and the environment
+    variables that install into it."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    uv = _uv()
+    env = {**os.environ, "VIRTUAL_ENV": str(target)}
+    env.pop("PYTHONPATH", None)
+    _run([uv, "venv", "-q", *venv_args, "-p", python, str(target)], f"creating the environment of {iv.id}")
+    return uv, env
+
+
+def _install_adapter(uv: str, env: dict) -> None:
+    _run([uv, "pip", "install", "-q", "--no-deps", str(PY_CANONICAL), str(PY_ADAPTER)],
+         "installing the Python adapter", env)
+
+
 def setup_python(iv: ImplVersion, log=print) -> Environment:
     if iv.spec.debian:
         if not iv.spec.backend:
@@ -201,16 +211,9 @@ def setup_python(iv: ImplVersion, log=print) -> Environment:
     if not (stamp_file.exists() and stamp_file.read_text() == stamp):
         python = find_python(iv.spec.python or f"{sys.version_info.major}.{sys.version_info.minor}")
         log(f"setting up {iv.id}: Python {iv.spec.python} environment from {lock.relative_to(ROOT)}")
-        if target.exists():
-            shutil.rmtree(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        uv = _uv()
-        env = {**os.environ, "VIRTUAL_ENV": str(target)}
-        env.pop("PYTHONPATH", None)
-        _run([uv, "venv", "-q", "-p", python, str(target)], f"creating the environment of {iv.id}")
+        uv, env = _fresh_venv(iv, target, python)
         _run([uv, "pip", "install", "-q", "-r", str(lock)], f"installing {lock.name}", env)
-        _run([uv, "pip", "install", "-q", "--no-deps", str(PY_CANONICAL), str(PY_ADAPTER)],
-             "installing the Python adapter", env)
+        _install_adapter(uv, env)
         if devbuild.is_dev(iv):
             devbuild.check_source(iv)
             log(f"installing the dev build of {iv.name} from {iv.spec.source}")
