@@ -55,6 +55,25 @@ def _parse_cell(text: str) -> dict | None:
             "access": m.group("access") or "signed"}
 
 
+def _case_size(case_id: str) -> int:
+    """Elements of a case's array: the smallest case makes the shortest reproducer."""
+    case = catalogue().get(case_id)
+    return int(np.prod(case.shape or (1,))) if case is not None else 0
+
+
+def _case_of(case_id: str) -> Case:
+    case = catalogue().get(case_id)
+    if case is None:
+        raise ConfigError(f"case {case_id} is not in the catalogue any more")
+    return case
+
+
+def _empty_dir(out: Path) -> None:
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+
+
 def pick(records: list[dict], what: str, findings: Findings) -> dict:
     """The record a reproducer is made of: the cell named, or the simplest cell of the finding."""
     cell = _parse_cell(what) if "/" in what else None
@@ -73,7 +92,7 @@ def pick(records: list[dict], what: str, findings: Findings) -> dict:
         raise ConfigError(f"finding {what} explains no cell of this run: run the cells it names first")
     # Local and signed first (nothing but the library and a directory), then the smallest case.
     return min(mine, key=lambda r: (r["store"] != "local", r.get("access", "signed") != "signed",
-                                    int(np.prod(catalogue()[r["case"]].shape or (1,))) if r["case"] in catalogue() else 0,
+                                    _case_size(r["case"]),
                                     r["case"], r["writer"]))
 
 
@@ -167,9 +186,7 @@ def _write_run_sh(bundle: Path, cmd: list[str], env: dict[str, str]) -> Path:
 def build_bundle(rec: dict, writes: list[dict], info: dict, findings: Findings, out: Path,
                  matrix_path=None) -> Path:
     m = load_matrix(matrix_path)
-    case = catalogue().get(rec["case"])
-    if case is None:
-        raise ConfigError(f"case {rec['case']} is not in the catalogue any more")
+    case = _case_of(rec["case"])
     write = next((w for w in writes if w["writer"] == rec["writer"] and w["case"] == rec["case"] and w.get("dataset")), None)
     if write is None:
         raise ConfigError(f"the run did not record where {rec['writer']} wrote {rec['case']} (a run of an older harness?)")
@@ -177,9 +194,7 @@ def build_bundle(rec: dict, writes: list[dict], info: dict, findings: Findings, 
     if not dataset.is_dir():
         raise ConfigError(f"{dataset}: the dataset is no longer in the cache; run the cell again")
     finding = findings.by_id.get(rec.get("finding") or "")
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    _empty_dir(out)
     shutil.copytree(dataset, out / "dataset", symlinks=False)
     ref = reference_array(case)
     expected = {
@@ -251,7 +266,7 @@ def pick_write(writes: list[dict], what: str, findings: Findings) -> dict | None
     mine = [w for w in writes if w.get("finding") == what]
     if not mine:
         raise ConfigError(f"finding {what} explains no write of this run: run the writes it names first")
-    return min(mine, key=lambda w: (int(np.prod(catalogue()[w["case"]].shape or (1,))) if w["case"] in catalogue() else 0,
+    return min(mine, key=lambda w: (_case_size(w["case"]),
                                     w["case"], w["writer"]))
 
 
@@ -262,17 +277,13 @@ def build_write_bundle(write: dict, findings: Findings, out: Path, matrix_path=N
     from .reference import ReferenceStore
 
     m = load_matrix(matrix_path)
-    case = catalogue().get(write["case"])
-    if case is None:
-        raise ConfigError(f"case {write['case']} is not in the catalogue any more")
+    case = _case_of(write["case"])
     writer = next((iv for iv in m.impl_versions() if iv.id == write["writer"]), None)
     if writer is None:
         raise ConfigError(f"{write['writer']} is not in the matrix any more")
     env = setup(writer, log=lambda *_: None)
     finding = findings.by_id.get(write.get("finding") or "")
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    _empty_dir(out)
     (out / "case.json").write_text(json.dumps(case.to_json(), indent=1, ensure_ascii=False))
     shutil.copyfile(ReferenceStore(cache_root() / "reference").ensure(case), out / "data.bin")
     expected = {"case": case.to_json(), "observed": {k: write.get(k) for k in ("status", "message", "faults")},
