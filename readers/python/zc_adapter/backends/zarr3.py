@@ -32,7 +32,7 @@ from ..chunks import write_present_chunks
 from ..protocol import Backend, ReadResult, Unsupported
 
 # Component packages whose versions are worth recording, when installed.
-COMPONENTS = ("numcodecs", "numpy", "fsspec", "s3fs", "google-crc32c", "crc32c", "donfig")
+COMPONENTS = ("numcodecs", "numpy", "fsspec", "s3fs", "gcsfs", "adlfs", "google-crc32c", "crc32c", "donfig")
 
 
 def component_versions(names=COMPONENTS) -> dict:

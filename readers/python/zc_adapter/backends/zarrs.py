@@ -87,11 +87,18 @@ class ZarrsBackend(Zarr3Backend):
         from obstore.store import GCSStore
         from zarr.storage import ObjectStore
 
-        config = {"base_url": target["endpoint"]}
-        if target.get("anonymous") or not target.get("token"):
+        # zarrs rebuilds the store in its own object_store, which takes no base_url key: the endpoint
+        # goes in a service-account key with gcs_base_url and disable_oauth, object_store's documented
+        # way to an emulator (an empty key, no token exchange).
+        import json
+
+        key = {"gcs_base_url": target["endpoint"], "disable_oauth": True, "client_email": "", "private_key": "",
+               "private_key_id": ""}
+        # Its object_store takes no bearer_token key either, so requests carry no token in any mode
+        # (the emulator checks none); anonymous targets skip signing altogether.
+        config = {"service_account_key": json.dumps(key)}
+        if target.get("anonymous"):
             config["skip_signature"] = True
-        else:
-            config["bearer_token"] = target["token"]
         gcs = GCSStore(target["bucket"], prefix=target.get("prefix", "").strip("/") or None, config=config,
                        client_options={"allow_http": True})
         return ObjectStore(gcs, read_only=read_only)
