@@ -476,7 +476,7 @@ def shared_key_headers(account: str, key: str, method: str, url: str, headers: d
     import base64
     import hmac
     from email.utils import formatdate
-    from urllib.parse import parse_qsl, unquote, urlsplit
+    from urllib.parse import parse_qsl, urlsplit
 
     h = {k: v for k, v in headers.items()}
     h["x-ms-date"] = formatdate(usegmt=True)
@@ -487,7 +487,7 @@ def shared_key_headers(account: str, key: str, method: str, url: str, headers: d
            "if-modified-since", "if-match", "if-none-match", "if-unmodified-since", "range"]
     lines = [method] + [("" if k == "content-length" and low.get(k) in (None, "0") else low.get(k, "")) for k in std]
     canon_headers = "".join(f"{k}:{low[k].strip()}\n" for k in sorted(low) if k.startswith("x-ms-"))
-    resource = f"/{account}{unquote(parts.path)}"
+    resource = f"/{account}{parts.path}"  # the path as sent (encoded)
     for name, value in sorted((k.lower(), v) for k, v in parse_qsl(parts.query, keep_blank_values=True)):
         resource += f"\n{name}:{value}"
     to_sign = "\n".join(lines) + "\n" + canon_headers + resource
