@@ -19,12 +19,11 @@
 
 import { Float16Array as Float16ArrayPolyfill } from "@petamoriken/float16";
 import FileSystemStore from "@zarrita/storage/fs";
-import { createHmac } from "node:crypto";
 import aws4 from "aws4";
 import * as zarr from "zarrita";
 
 import {
-	chunkIndices, chunkRegion, errorChain, errorText, extractRegion, extractRegionValues, fillFromJSON, main,
+	AZURE_API_VERSION, azureSharedKeyHeaders, chunkIndices, chunkRegion, errorChain, errorText, extractRegion, extractRegionValues, fillFromJSON, main,
 	packageVersion, s3CanonicalPath, Unsupported,
 } from "zc-protocol";
 
@@ -68,29 +67,15 @@ function headerFetch(extra) {
 	};
 }
 
-const AZURE_API_VERSION = "2021-08-06";
-
 /** A `fetch` for FetchStore that signs every request with an Azure Storage account key (Shared Key). */
 function sharedKeyFetch(target) {
-	const key = Buffer.from(target.key, "base64");
-	const standard = ["content-encoding", "content-language", "content-length", "content-md5", "content-type", "date",
-		"if-modified-since", "if-match", "if-none-match", "if-unmodified-since", "range"];
 	return async (request) => {
-		const url = new URL(request.url);
 		const headers = {};
 		request.headers.forEach((value, name) => {
-			headers[name.toLowerCase()] = value;
+			headers[name] = value;
 		});
-		headers["x-ms-date"] = new Date().toUTCString();
-		headers["x-ms-version"] = AZURE_API_VERSION;
-		const lines = [request.method, ...standard.map((k) => (k === "content-length" && (headers[k] ?? "0") === "0" ? "" : headers[k] ?? ""))];
-		const msHeaders = Object.keys(headers).filter((k) => k.startsWith("x-ms-")).sort().map((k) => `${k}:${headers[k].trim()}\n`).join("");
-		let resource = `/${target.account}${url.pathname}`;
-		const query = [...url.searchParams.entries()].map(([k, v]) => [k.toLowerCase(), v]).sort();
-		for (const [k, v] of query) resource += `\n${k}:${v}`;
-		const signature = createHmac("sha256", key).update(`${lines.join("\n")}\n${msHeaders}${resource}`, "utf8").digest("base64");
-		headers.authorization = `SharedKey ${target.account}:${signature}`;
-		return fetch(url, { method: request.method, headers, signal: request.signal });
+		const signed = azureSharedKeyHeaders(target, request.method, request.url, headers);
+		return fetch(request.url, { method: request.method, headers: signed, signal: request.signal });
 	};
 }
 
