@@ -21,6 +21,8 @@ through obstore's GCSStore and AzureStore, pointed at the target's endpoint.
 
 from __future__ import annotations
 
+import json
+
 from ..protocol import Unsupported
 from .zarr3 import COMPONENTS, Zarr3Backend, component_versions
 
@@ -90,8 +92,6 @@ class ZarrsBackend(Zarr3Backend):
         # zarrs rebuilds the store in its own object_store, which takes no base_url key: the endpoint
         # goes in a service-account key with gcs_base_url and disable_oauth, object_store's documented
         # way to an emulator (an empty key, no token exchange).
-        import json
-
         key = {"gcs_base_url": target["endpoint"], "disable_oauth": True, "client_email": "", "private_key": "",
                "private_key_id": ""}
         # Its object_store takes no bearer_token key either, so requests carry no token in any mode
