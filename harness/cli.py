@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -194,8 +195,16 @@ def _run_dir(value: str | None) -> Path:
     return Path(value) if value else reports_root() / "latest"
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A terminated harness (a cancelled CI job, `kill`) and one started in the background, where the
+    # shell ignores SIGINT, stop as on Ctrl-C: workers, containers and servers stopped, results kept.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         return _dispatch(args)
     except ConfigError as exc:

@@ -94,6 +94,8 @@ def python_stamp(iv: ImplVersion) -> str:
     lock = python_lock(iv)
     h.update(lock.read_bytes() if lock.exists() else b"")
     h.update((iv.spec.python or "").encode())
+    if iv.spec.debian:
+        h.update(debian_versions(iv.spec.debian).encode())
     _tree_digest(h, PY_ADAPTER)
     _tree_digest(h, PY_CANONICAL)
     if devbuild.is_dev(iv):
@@ -119,7 +121,75 @@ def _uv() -> str:
     return exe
 
 
+# A Debian-packaged library (matrix.yaml `debian:`) runs with Debian's interpreter and dist-packages.
+DEBIAN_PYTHON = "/usr/bin/python3"
+DEBIAN_DIST = "/usr/lib/python3/dist-packages"
+
+
+def debian_versions(packages: list[str]) -> str:
+    """The installed versions of Debian packages ("name version" lines; empty where dpkg is absent), so
+    that an environment (and the datasets its writer made) follows a Debian update."""
+    if not shutil.which("dpkg-query"):
+        return ""
+    proc = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}\\n", *packages],
+                          capture_output=True, text=True)
+    return proc.stdout
+
+
+def setup_debian(iv: ImplVersion, log=print) -> Environment:
+    """A virtual environment over Debian's /usr/bin/python3 that sees Debian's dist-packages
+    (--system-site-packages), with the adapter and the lock file's PyPI packages (what Debian does
+    not package) installed without dependencies, so that nothing there replaces a Debian package."""
+    target = env_dir(iv)
+    stamp = python_stamp(iv)
+    stamp_file = target / ".zc-stamp"
+    if not (stamp_file.exists() and stamp_file.read_text() == stamp):
+        _run([str(ROOT / "scripts" / "ensure-debian-packages.sh"), *iv.spec.debian],
+             f"installing Debian's {' '.join(iv.spec.debian)}")
+        if not Path(DEBIAN_PYTHON).exists():
+            raise NotAvailable(f"Debian's {DEBIAN_PYTHON} is not here")
+        stamp = python_stamp(iv)  # the packages may have just been installed
+        log(f"setting up {iv.id}: Debian's {DEBIAN_PYTHON} with {', '.join(iv.spec.debian)}")
+        if target.exists():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        uv = _uv()
+        env = {**os.environ, "VIRTUAL_ENV": str(target)}
+        env.pop("PYTHONPATH", None)
+        _run([uv, "venv", "-q", "--system-site-packages", "-p", DEBIAN_PYTHON, str(target)],
+             f"creating the environment of {iv.id}")
+        lock = python_lock(iv)
+        if lock.exists():
+            _run([uv, "pip", "install", "-q", "--no-deps", "-r", str(lock)], f"installing {lock.name}", env)
+        _run([uv, "pip", "install", "-q", "--no-deps", str(PY_CANONICAL), str(PY_ADAPTER)],
+             "installing the Python adapter", env)
+        # Nothing installed in the environment may shadow a Debian package.
+        proc = subprocess.run([str(target / "bin" / "python"), "-I", "-c", _SHADOWS, DEBIAN_DIST],
+                              capture_output=True, text=True)
+        if proc.returncode != 0 or proc.stdout.strip():
+            shutil.rmtree(target)
+            raise NotAvailable(f"the environment of {iv.id} would replace Debian's packages: "
+                               + (proc.stdout.strip() or proc.stderr.strip()[-300:]))
+        stamp_file.write_text(stamp)
+    command = [str(target / "bin" / "python"), "-m", "zc_adapter", "--backend", iv.spec.backend]
+    return Environment(iv, command, {**_adapter_env(), "PYTHONNOUSERSITE": "1"})
+
+
+# Distributions found both in the environment's own site-packages and in Debian's dist-packages.
+_SHADOWS = """
+import sys, sysconfig
+from importlib import metadata
+def names(path):
+    return {(d.metadata["Name"] or "").lower().replace("_", "-") for d in metadata.distributions(path=[path])}
+print(" ".join(sorted(names(sysconfig.get_paths()["purelib"]) & names(sys.argv[1]) - {""})))
+"""
+
+
 def setup_python(iv: ImplVersion, log=print) -> Environment:
+    if iv.spec.debian:
+        if not iv.spec.backend:
+            raise NotAvailable("matrix.yaml gives no backend for this version")
+        return setup_debian(iv, log)
     lock = python_lock(iv)
     if not lock.exists():
         raise NotAvailable(f"no lock file {lock.relative_to(ROOT)}")

@@ -1,8 +1,11 @@
 """Generate: every writer writes every case into the dataset cache, and what it wrote is checked.
 
 Datasets are cached by (writer, writer version, adapter stamp, case digest):
-a cached dataset, or a cached refusal, is reused across runs; a change of the
-case definition, the lock file or the adapter code writes it anew.
+a cached dataset, or a cached refusal (`unsupported`), is reused across runs; a
+change of the case definition, the lock file or the adapter code writes it anew.
+Errors, crashes and timeouts are not cached: they may come from the machine (an
+adapter's build replaced under it, a full disk) rather than the writer, and a
+cached one would stick until the writer changes.
 
 After a write the dataset's metadata is checked against the case
 (harness/dataset_check.py). A dataset with problems is `faulty`: its readers
@@ -12,6 +15,7 @@ still read it, and their cells are labelled as reading a faulty dataset.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -26,7 +30,10 @@ from .matrix import ImplVersion
 from .reference import ReferenceStore
 from .workers import WorkerError, WorkerPool
 
-CHECK_VERSION = 1  # bump when dataset_check changes what it finds: cached verdicts are redone
+CACHED_STATUSES = ("ok", "unsupported")
+# Bump when dataset_check changes what it finds (cached verdicts are redone) or what a cached dataset must
+# be (2: readable by every user).
+CHECK_VERSION = 2
 
 
 @dataclass
@@ -69,17 +76,22 @@ class DatasetCache:
         if not status.exists():
             return None
         info = json.loads(status.read_text())
+        if info["status"] not in CACHED_STATUSES:  # written by an older harness: try again
+            return None
         ds = Dataset(writer, case, loc / "dataset", info["status"], info.get("message", ""), cached=True)
         if ds.ok:
             if info.get("check_version") == CHECK_VERSION:
                 ds.faults = info.get("faults", [])
             else:
+                readable_by_all(ds.path)
                 ds.faults = check_dataset(case, ds.path)
                 status.write_text(json.dumps({**info, "faults": ds.faults, "check_version": CHECK_VERSION}))
         return ds
 
     def save(self, ds: Dataset, stamp: str, staged: Path | None) -> Dataset:
         """Move a written dataset into the cache atomically (concurrent runs may race)."""
+        if ds.ok and staged is not None and staged.exists():
+            readable_by_all(staged)
         loc = self.location(ds.writer, stamp, ds.case)
         entry = staged.parent if staged is not None else self.staging / uuid.uuid4().hex
         entry.mkdir(parents=True, exist_ok=True)
@@ -98,6 +110,17 @@ class DatasetCache:
             return self.load(ds.writer, stamp, ds.case) or ds
         ds.path = loc / "dataset"
         return ds
+
+
+def readable_by_all(root: Path) -> None:
+    """Readers may run as another user than the writer (each adapter in its container runs as its own
+    user): libraries that create files 0600 or 0640 (netCDF does) would make a dataset unreadable."""
+    for d, _, files in os.walk(root):
+        os.chmod(d, os.stat(d).st_mode | 0o555)
+        for f in files:
+            p = os.path.join(d, f)
+            if not os.path.islink(p):
+                os.chmod(p, os.stat(p).st_mode | 0o444)
 
 
 def write_dataset(pool: WorkerPool, cache: DatasetCache, refs: ReferenceStore,
@@ -121,7 +144,7 @@ def write_dataset(pool: WorkerPool, cache: DatasetCache, refs: ReferenceStore,
         ds.status, ds.message = "error", "the writer answered ok but wrote nothing"
     if ds.ok:
         ds.faults = check_dataset(case, root)
-    if status in ("timeout", "crash"):  # maybe transient: not cached, tried again next run
+    if ds.status not in CACHED_STATUSES:  # maybe transient: not cached, tried again next run
         ds.path = Path()
         shutil.rmtree(staging, ignore_errors=True)
     else:

@@ -353,6 +353,9 @@ class ImageSpec:
 def image_spec(iv: ImplVersion) -> ImageSpec:
     """The image recipe of an implementation version; NotAvailable when it has none."""
     if iv.impl.adapter == "python":
+        if iv.spec.debian:
+            raise NotAvailable("no image for a Debian-packaged library yet: its environment is Debian's "
+                               "/usr/bin/python3 with the host's dist-packages (run it with --runner local)")
         return ImageSpec(iv, "python", ROOT / "readers" / "python" / "Dockerfile", "python", {})
     cmd = iv.spec.command or iv.impl.command
     if not cmd:

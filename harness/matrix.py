@@ -147,6 +147,18 @@ class VersionSpec(_Strict):
     base: str | None = Field(None, description="with source: the released version whose environment it starts from")
     registry: PackageRef | None = Field(None, description="this version comes from another registry than the "
                                                           "implementation's (e.g. Debian's python3-zarr)")
+    debian: list[str] | None = Field(None, description="python adapters: the library is Debian's: these Debian "
+                                                       "packages (installed with apt-get), run with Debian's "
+                                                       "/usr/bin/python3 and its dist-packages; the lock file "
+                                                       "lists only the PyPI packages Debian does not have")
+
+    @field_validator("debian")
+    @classmethod
+    def _debian_packages(cls, v):
+        for pkg in v or []:
+            if not re.fullmatch(_PACKAGE_PATTERNS["apt"][0], pkg):
+                raise ValueError(f"debian: {pkg!r} is not a Debian package name")
+        return v
 
     @field_validator("python", mode="before")
     @classmethod

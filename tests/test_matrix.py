@@ -107,3 +107,14 @@ def test_fake_matrix_pins_the_same_minio():
 
     assert load_matrix(FAKE_MATRIX).minio_version == load_matrix().minio_version
     assert load_matrix(FAKE_MATRIX).fake_gcs_version == load_matrix().fake_gcs_version
+
+
+def test_debian_package_lists(tmp_path):
+    """A version of Debian's package names its Debian packages; a name apt would refuse is an error."""
+    deb = GOOD.replace('"3.1.6": {python: "3.12", backend: zarr3}',
+                       '"2.13.6-debian": {backend: zarr2, debian: [python3-zarr, python3-numcodecs], '
+                       'registry: {kind: apt, package: python3-zarr}}')
+    (iv,) = load_matrix(write(tmp_path, deb)).impl_versions()
+    assert iv.spec.debian == ["python3-zarr", "python3-numcodecs"] and iv.spec.registry.key == "apt:python3-zarr"
+    with pytest.raises(ConfigError, match=r"versions\.2\.13\.6-debian\.debian.*'Python3 Zarr' is not a Debian package name"):
+        load_matrix(write(tmp_path, deb.replace("python3-numcodecs", "Python3 Zarr")))

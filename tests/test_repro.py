@@ -12,19 +12,20 @@ from harness.cases import catalogue
 from harness.environments import cache_root
 from harness.findings import Findings
 from harness.matrix import load_matrix
-from harness.repro import build_bundle, execute_bundle, repro_spec
+from harness import repro as repro_module
+from harness.repro import build_bundle, check_points, execute_bundle, repro_spec
 
 from conftest import FAKE_MATRIX, finding, run_cli, started_worker, write_case
 
 # The first of these cases that the implementation writes is the dataset of its reproducer.
-CANDIDATES = ["v3/int16/zstd/edge", "v2/int16/zlib/edge", "n5/int16/gzip/edge"]
+CANDIDATES = ["v3/int16/zstd/edge", "v2/int16/zlib/edge", "v2/int16/raw/edge", "n5/int16/gzip/sparse"]
 # One version per implementation: the templates are per implementation.
 IMPLS = list({iv.name: iv for iv in reversed(load_matrix().impl_versions()) if repro_spec(iv)}.values())
 
 
 def test_every_language_has_a_reproducer_template():
     languages = {iv.impl.language for iv in IMPLS}
-    assert {"python", "javascript", "rust", "java", "c", "c++"} <= languages, languages
+    assert {"python", "typescript", "rust", "java", "c", "c++"} <= languages, languages
 
 
 def _written(worker, tmp_path):
@@ -40,7 +41,7 @@ def _written(worker, tmp_path):
 
 @pytest.mark.adapters
 @pytest.mark.parametrize("iv", IMPLS, ids=lambda iv: iv.id)
-def test_reproducer_says_ok_then_defect(iv, tmp_path):
+def test_reproducer_says_ok_then_defect(iv, tmp_path, monkeypatch):
     gen = started_worker(iv)
     worker = next(gen)
     try:
@@ -50,20 +51,24 @@ def test_reproducer_says_ok_then_defect(iv, tmp_path):
         gen.close()
     key = f"test/{iv.id}"
     shutil.copytree(path, cache_root() / "datasets" / key)
-    rec = {"writer": iv.id, "reader": iv.id, "case": case.name, "store": "local", "access": "signed",
+    rec = {"writer": iv.id, "reader": iv.id, "case": case.id, "store": "local", "access": "signed",
            "outcome": "mismatch", "message": "", "diagnosis": "", "reader_version": iv.version,
            "writer_version": iv.version}
-    writes = [{"writer": iv.id, "case": case.name, "dataset": key}]
+    writes = [{"writer": iv.id, "case": case.id, "dataset": key}]
     info = {"implementations": {iv.id: {"components": components}}}
-    bundle = tmp_path / "bundle"
-    build_bundle(rec, writes, info, Findings([]), bundle)
-    code, text = execute_bundle(bundle)
+    build_bundle(rec, writes, info, Findings([]), tmp_path / "ok")
+    code, text = execute_bundle(tmp_path / "ok")
     assert code == 0 and "OK:" in text, text
-    # Lie about a value the script checks: the library still reads the dataset, the check must fail.
-    expected = json.loads((bundle / "expected.json").read_text())
-    expected["checks"][0]["value"] += 1
-    (bundle / "expected.json").write_text(json.dumps(expected))
-    code, text = execute_bundle(bundle)
+    # Lie about a value the script checks (templates may embed the values when rendered): the library
+    # still reads the dataset, the check must fail.
+    def lying(case, diagnosis):
+        checks = check_points(case, diagnosis)
+        checks[0] = {**checks[0], "value": checks[0]["value"] + 1}
+        return checks
+
+    monkeypatch.setattr(repro_module, "check_points", lying)
+    build_bundle(rec, writes, info, Findings([]), tmp_path / "lie")
+    code, text = execute_bundle(tmp_path / "lie")
     assert code == 1 and "DEFECT:" in text, text
 
 
@@ -77,7 +82,7 @@ def test_a_write_finding_is_reproduced_by_the_writer_writing_again(tmp_path):
     fdir.mkdir()
     (fdir / "fake-badfill.yaml").write_text(yaml.safe_dump({"implementation": "fake-badfill", "findings": [
         {"id": "fake-badfill-fill", "title": "fake-badfill writes a wrong fill value", "severity": "metadata",
-         "role": "writer", "outcomes": ["faulty"], "upstream": "unreported", "cells": [{"writer": "fake-badfill"}]}]}))
+         "role": "writer", "outcomes": ["faulty"], "upstream": "unreported", "cells": [{"format": "*"}]}]}))
     case = "v2/int16/zlib/edge"
     run_cli("--matrix", FAKE_MATRIX, "run", "--cases", case, "--writers", "fake,fake-badfill", "--readers", "fake",
             "--findings", fdir, "--out", out, "--quiet")

@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import psutil
+import pytest
 
 from harness.results import load_jsonl
 from conftest import CLI, FAKE_MATRIX, ROOT, finding, run_cli, write_findings
@@ -78,20 +79,25 @@ def _children_of(pid):
         return []
 
 
-def test_interrupted_run_resumes_and_leaves_no_process(tmp_path):
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM", "SIGINT while ignored"])
+def test_interrupted_run_resumes_and_leaves_no_process(tmp_path, stop):
+    """Ctrl-C, a SIGTERM (a cancelled CI job) and a SIGINT to a run started in the background (whose
+    shell ignores SIGINT) all stop the run the same way: report written, nothing left running."""
     out = tmp_path / "run"
     args = ["--matrix", FAKE_MATRIX, "run", "--profile", "smoke", "--stores", "local,s3-moto",
             "--readers", "fake,fake-transpose", "--writers", "fake", "--out", out, "--no-findings", "-j", "1"]
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if stop == "SIGINT while ignored" else None
     proc = subprocess.Popen([*CLI, *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ})
+                            text=True, env={**os.environ}, preexec_fn=ignore)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(records(out)) < 10:
         time.sleep(0.05)
     kids = _children_of(proc.pid)
     assert kids, "workers and moto run as children"
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGTERM if stop == "SIGTERM" else signal.SIGINT)
     proc.communicate(timeout=60)
     assert proc.returncode != 0
+    assert (out / "run.json").exists() and (out / "report.html").exists()  # finished as on Ctrl-C
     first = records(out)
     assert len(first) >= 10
     time.sleep(0.5)
@@ -190,3 +196,51 @@ def test_an_implementation_that_cannot_start_is_said_loudly_not_judged(tmp_path)
     summary = (out / "summary.md").read_text().splitlines()
     assert "**1 implementations or stores not available** (their cells are skipped, not judged): fake-broken@1" in summary[:6]
     assert {r["outcome"] for r in records(out) if r["reader"] == "fake-broken@1"} == {"skipped"}
+
+
+def test_a_failed_write_is_not_cached(tmp_path):
+    """A write error may be the machine's (an adapter's build replaced under it): it is tried again by
+    the next run instead of sticking in the dataset cache; a refusal (unsupported) is cached."""
+    import yaml
+
+    broken = tmp_path / "node_modules-missing"
+    broken.touch()
+    m = yaml.safe_load(FAKE_MATRIX.read_text())
+    m["implementations"]["fake-env"] = {
+        "language": "python", "adapter": "command", "timeout": 5, "versions": {"1": {}},
+        "command": ["{python}", "{root}/tests/fixtures/fake_adapter.py", "--mode", "brokenenv", "--trigger", str(broken)]}
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(yaml.safe_dump(m))
+    args = ["--matrix", matrix, "run", "--cases", CASES, "--writers", "fake-env", "--readers", "fake", "--no-findings", "-q"]
+    run_cli(*args, "--out", tmp_path / "first")
+    first = load_jsonl(tmp_path / "first" / "writes.jsonl")
+    assert {w["status"] for w in first} == {"error"}, first
+    broken.unlink()  # the machine is mended
+    run_cli(*args, "--out", tmp_path / "second")
+    second = load_jsonl(tmp_path / "second" / "writes.jsonl")
+    assert {(w["status"], w["cached"]) for w in second} == {("ok", False)}, second
+    assert {r["outcome"] for r in records(tmp_path / "second")} == {"pass"}
+
+
+def test_a_cached_dataset_is_readable_by_every_user(tmp_path):
+    """Readers may run as another user than the writer (the docker runner): files a library created
+    0600 (netCDF writes 0640) are opened up to every user's read when the dataset enters the cache."""
+    import stat
+
+    from harness.cases import catalogue
+    from harness.generate import Dataset, DatasetCache
+    from harness.matrix import load_matrix
+
+    writer = load_matrix(FAKE_MATRIX).impl_versions()[0]
+    case = catalogue()["v2/int16/zlib/edge"]
+    staged = tmp_path / "staging" / "w1" / "dataset"
+    (staged / "array").mkdir(parents=True)
+    (staged / "array" / ".zarray").write_text("{}")
+    os.chmod(staged / "array" / ".zarray", 0o600)
+    os.chmod(staged / "array", 0o700)
+    cache = DatasetCache(tmp_path / "datasets")
+    ds = cache.save(Dataset(writer, case, staged, "ok", ""), "stamp", staged)
+    for p in (ds.path / "array", ds.path / "array" / ".zarray"):
+        mode = p.stat().st_mode
+        assert mode & stat.S_IROTH and mode & stat.S_IRGRP, oct(mode)
+    assert (ds.path / "array").stat().st_mode & stat.S_IXOTH

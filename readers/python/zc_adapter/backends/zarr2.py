@@ -1,4 +1,4 @@
-"""zarr-python 2.18: the zarr v2 format, and N5 through zarr.n5.N5Store / N5FSStore.
+"""zarr-python 2 (2.18, and Debian 12's 2.13): the zarr v2 format, and N5 through zarr.n5.N5Store / N5FSStore.
 
 Writing: zarr v2 arrays with numcodecs codecs built from the case's configs
 (`numcodecs.get_codec`), filters, order and dimension_separator, into a
@@ -9,12 +9,18 @@ missing are left out by writing region by region (zarr 2 stores every chunk
 written, `write_empty_chunks` is on by default).
 
 Reading: DirectoryStore / N5Store for local datasets, FSStore / N5FSStore
-(fsspec, s3fs) for S3 and HTTP. zarr v3 is not read: 2.18's experimental v3
-API follows an obsolete draft of the spec, not the final zarr.json format.
+(fsspec, s3fs) for S3 and HTTP. zarr v3 is not read: the experimental v3 API
+of zarr-python 2 follows an obsolete draft of the spec, not the final zarr.json
+format.
+
+2.13 and 2.18 share these APIs; where s3fs differs (Debian 12 packages no s3fs:
+its environment has s3fs 2022.11, the release of Debian's fsspec, which takes
+the endpoint only in client_kwargs) the store options follow the installed s3fs.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import numpy as np
@@ -25,8 +31,21 @@ from ..protocol import Backend, ReadResult, Unsupported
 from .zarr3 import (Zarr3Backend, azure_storage_options, component_versions, gcs_storage_options,
                     s3_storage_options, target_url)
 
-NO_V3 = ("zarr-python 2.18 does not implement zarr v3 (its experimental v3 API follows an obsolete draft "
+NO_V3 = ("zarr-python {} does not implement zarr v3 (its experimental v3 API follows an obsolete draft "
          "of the spec, not the final zarr.json format)")
+
+
+def fsspec_s3_options(target: dict) -> dict:
+    """s3_storage_options, with the endpoint in client_kwargs for an s3fs whose S3FileSystem has no
+    endpoint_url argument (before 2023.x: it passes unknown arguments on to the aiobotocore session)."""
+    import inspect
+
+    import s3fs
+
+    opts = s3_storage_options(target)
+    if "endpoint_url" not in inspect.signature(s3fs.S3FileSystem.__init__).parameters:
+        opts["client_kwargs"] = {**opts["client_kwargs"], "endpoint_url": opts.pop("endpoint_url")}
+    return opts
 
 
 class Zarr2Backend(Backend):
@@ -56,9 +75,13 @@ class Zarr2Backend(Backend):
         if write and kind != "s3":
             raise Unsupported(f"this adapter writes to local and S3 stores, not {kind}")
         if kind == "s3":
-            opts = s3_storage_options(target)
+            opts = fsspec_s3_options(target)
         elif kind == "http":
             opts = {}
+        elif kind in ("gcs", "azure") and importlib.util.find_spec("gcsfs" if kind == "gcs" else "adlfs") is None:
+            fs = "gcsfs" if kind == "gcs" else "adlfs"
+            raise Unsupported(f"zarr-python 2 reaches {kind} through fsspec's {fs}, which this environment does not "
+                              f"have (Debian packages no {fs})")
         elif kind == "gcs":  # gcsfs
             os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")  # see zarr3.Zarr3Backend.store
             opts = gcs_storage_options(target)
@@ -75,7 +98,7 @@ class Zarr2Backend(Backend):
         zarr = self.zarr
         fmt = case["format"]
         if fmt == "zarr3":
-            raise Unsupported(NO_V3)
+            raise Unsupported(NO_V3.format(self.zarr.__version__))
         store = self.store(target, fmt, write=True)
 
         # The root group, every listed group and every ancestor of the array; nothing for a
@@ -145,7 +168,7 @@ class Zarr2Backend(Backend):
 
     def read(self, target: dict, path: str, fmt: str | None) -> ReadResult:
         if fmt == "zarr3":
-            raise Unsupported(NO_V3)
+            raise Unsupported(NO_V3.format(self.zarr.__version__))
         store = self.store(target, fmt or "zarr2")
         arr = self.zarr.open_array(store=store, path=path, mode="r")
         data = arr[...]

@@ -1,14 +1,10 @@
-"""zarr-python 3.x (3.0 and 3.1): writes and reads zarr v2 and v3; no N5.
+"""zarr-python 3.x (3.1 and later): writes and reads zarr v2 and v3; no N5.
 
-The same module serves zarr-python 3.0.10 and 3.1.6. Where their APIs differ
-it probes for the feature instead of testing version numbers:
+The same module serves zarr-python 3.1.6 and 3.4.2; data types come from
+`zarr.dtype` (data type extensions, among them the fixed-length
+`null_terminated_bytes` and `fixed_length_utf32` for numpy S<n> and U<n>).
 
-* data types: 3.1 has `zarr.dtype` (data type extensions, among them the
-  fixed-length `null_terminated_bytes` and `fixed_length_utf32` for numpy S<n>
-  and U<n>); 3.0 has not, and maps numpy S/U to the variable-length v3 types
-  `bytes` / `string`, so fixed-length S<n>/U<n> cannot be written as zarr v3.
-
-Writing (both versions): `zarr.create_array` with the case's v3 codec chain
+Writing: `zarr.create_array` with the case's v3 codec chain
 split by codec kind, as codec dicts: array->array codecs become `filters`, the
 array->bytes codec (`bytes`, `vlen-utf8`, or a whole `sharding_indexed`
 codec with its nested chain, index codecs and index location) the
@@ -21,7 +17,6 @@ stored even when it equals the fill value).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from importlib import metadata
 
@@ -113,8 +108,6 @@ class Zarr3Backend(Backend):
         import zarr
 
         self.zarr = zarr
-        # zarr 3.1+: data type extensions (fixed-length S<n>/U<n> for v3).
-        self.has_dtype_extensions = importlib.util.find_spec("zarr.dtype") is not None
 
     def version(self) -> str:
         return self.zarr.__version__
@@ -206,10 +199,6 @@ class Zarr3Backend(Backend):
                 order=case.get("order") or "C",
                 chunk_key_encoding={"name": "v2", "separator": case.get("dimension_separator") or "."},
             )
-        if dtype[0] in "SU" and not self.has_dtype_extensions:
-            raise Unsupported(
-                f"zarr-python {self.zarr.__version__} has no fixed-length {dtype[0]}<n> data type for zarr v3 "
-                "(numpy S/U map to the variable-length v3 types 'bytes'/'string'; data type extensions came in 3.1)")
         filters, serializer, compressors = self.split_codecs(case["codecs"])
         return dict(dtype=np_dtype, filters=filters, serializer=serializer, compressors=compressors,
                     chunk_key_encoding=case.get("chunk_key_encoding"),
