@@ -191,10 +191,10 @@ def measure_stores(matrix_path=None) -> dict:
 
     m = load_matrix(matrix_path)
     result = {}
-    for kind in ("http", "s3-moto", "s3-minio"):
-        spec = StoreSpec(kind=kind, access=["signed", "anonymous", "anonymous-nolist", "forbidden-chunk"]
-                         if kind.startswith("s3") else ["signed"])
-        store = make_store(kind, spec, m.minio_version)
+    modes = {"http": ["signed"], "gcs": ["signed", "anonymous"], "azure": ["signed", "anonymous", "anonymous-nolist"]}
+    for kind in ("http", "s3-moto", "s3-minio", "gcs", "azure"):
+        spec = StoreSpec(kind=kind, access=modes.get(kind, ["signed", "anonymous", "anonymous-nolist", "forbidden-chunk"]))
+        store = make_store(kind, spec, m.minio_version, m.fake_gcs_version)
         try:
             store.start(Path(tempfile.gettempdir()))
             result[kind] = {"version": store.version(), "answers": measure(store)}

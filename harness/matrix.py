@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MATRIX = ROOT / "matrix.yaml"
 
 LANGUAGES = ("python", "javascript", "typescript", "rust", "java", "c", "c++", "go")
-STORE_KINDS = ("local", "http", "s3-moto", "s3-minio")
+STORE_KINDS = ("local", "http", "s3-moto", "s3-minio", "gcs", "azure")
 ACCESS_MODES = ("signed", "anonymous", "anonymous-nolist", "forbidden-chunk")
 # Where `zarr-conformance versions` asks for a package's newest release (harness/versions.py).
 REGISTRY_KINDS = ("pypi", "npm", "cargo", "maven", "go", "apt")
@@ -233,6 +233,7 @@ class Matrix(_Strict):
     profiles: dict[str, Profile]
     default_profile: str = "default"
     minio_version: str | None = Field(None, description="pseudo-version of github.com/minio/minio to build")
+    fake_gcs_version: str | None = Field(None, description="version of github.com/fsouza/fake-gcs-server to build")
 
     @model_validator(mode="after")
     def _cross_references(self):

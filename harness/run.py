@@ -73,7 +73,8 @@ class Session:
             options.setdefault("network", "host" if self.needs_network() else "none")
         self.launcher = make_launcher(opts.runner, dirs, **options)
         self.adapters = Adapters(self.plan.impls(), self.launcher, self.run_dir.path / "logs", self.log, opts.jobs)
-        self.stores = StoreSet(self.plan.stores, self.plan.matrix.stores, self.plan.matrix.minio_version, self.log)
+        self.stores = StoreSet(self.plan.stores, self.plan.matrix.stores, self.plan.matrix.minio_version, self.log,
+                               fake_gcs_version=self.plan.matrix.fake_gcs_version)
         self.publisher = Publisher(self.stores)
         self.datasets: Datasets | None = None
         self.timings: dict[str, float] = {}

@@ -15,6 +15,14 @@ S3 access modes are buckets with bucket policies:
 * forbidden-chunk: public read, but one existing chunk of each dataset is
   denied. A reader must fail; returning the fill value there is a mismatch.
 
+The GCS emulator (fake-gcs-server) checks no credentials: a bucket per access
+mode all the same, readers get a token or none, the server answers both alike
+(the measured table says so). The Azure Blob emulator (Azurite) checks Shared
+Key signatures; its access modes are containers with public access levels:
+signed (private), anonymous ("container": read and list for everyone) and
+anonymous-nolist ("blob": read, no list). Azure has no per-blob deny, so no
+forbidden-chunk there.
+
 What each server really answers in each mode is probed at start
 (`semantics`), recorded in run.json and shown in the report; a mode a server
 cannot produce is reported as not available rather than pretended.
@@ -334,6 +342,256 @@ class MinioS3Store(S3Store):
         return f"minio {self.minio_version}"
 
 
+# --- other clouds: Google Cloud Storage (fake-gcs-server) and Azure Blob (Azurite) ---------------------
+
+def _status(url: str, method: str = "GET", headers: dict | None = None, data: bytes | None = None) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method=method, headers=headers or {}, data=data),
+                                    timeout=10) as r:
+            r.read()
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def tool_binary(tool: str, version: str | None) -> Path | None:
+    if not version:
+        return None
+    p = tools_root() / tool / version / tool
+    return p if p.exists() else None
+
+
+class GcsStore(Store):
+    """fake-gcs-server, built by scripts/install-fake-gcs.sh at the pinned version: one bucket per access
+    mode. It checks no credentials, so `signed` and `anonymous` differ only in what readers send."""
+
+    kind = "gcs"
+    fake_gcs_version: str | None = None
+    probe_prefix = "zc-probe"
+
+    def __init__(self, name: str, spec: StoreSpec):
+        super().__init__(name, spec)
+        self.endpoint = ""
+        self.token = "ya29.zc-" + secrets.token_urlsafe(24)  # an OAuth2 bearer token in form; never checked
+        self.project = "zc-" + secrets.token_hex(4)
+
+    def bucket(self, access: str, key: str | None = None) -> str:
+        return f"zc-{access}"
+
+    def start(self, workdir: Path) -> None:
+        binary = tool_binary("fake-gcs-server", self.fake_gcs_version)
+        if binary is None:
+            raise StoreUnavailable(f"fake-gcs-server {self.fake_gcs_version or '(no fake_gcs_version in matrix.yaml)'}"
+                                   " is not installed; run scripts/install-fake-gcs.sh (needs Go) to build it")
+        self.server = ServerProcess("harness.servers.gcs_server", str(binary), what="fake-gcs-server")
+        self.endpoint = f"http://127.0.0.1:{self.server.port}"
+        for mode in self.spec.access:
+            b = self.bucket(mode)
+            st = _status(f"{self.endpoint}/storage/v1/b?project={self.project}", "POST",
+                         {"Content-Type": "application/json", **self.auth()}, json.dumps({"name": b}).encode())
+            if st not in (200, 409):
+                raise StoreUnavailable(f"fake-gcs-server refused to create bucket {b}: HTTP {st}")
+            self.put(b, f"{self.probe_prefix}/exists", b"0123456789" * 10)
+        self.probe()
+
+    def auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def put(self, bucket: str, key: str, body: bytes) -> None:
+        from urllib.parse import quote
+
+        url = f"{self.endpoint}/upload/storage/v1/b/{bucket}/o?uploadType=media&name={quote(key, safe='')}"
+        st = _status(url, "POST", {"Content-Type": "application/octet-stream", **self.auth()}, body)
+        if st != 200:
+            raise OSError(f"fake-gcs-server: upload of {bucket}/{key} answered HTTP {st}")
+
+    def object_url(self, bucket: str, key: str, api: str = "json") -> str:
+        from urllib.parse import quote
+
+        if api == "json":
+            return f"{self.endpoint}/storage/v1/b/{bucket}/o/{quote(key, safe='')}?alt=media"
+        return f"{self.endpoint}/{bucket}/{quote(key)}"
+
+    def request(self, mode: str, key: str, signed: bool, method: str = "GET", headers: dict | None = None,
+                api: str = "json") -> int:
+        hdrs = {**(headers or {}), **(self.auth() if signed else {})}
+        return _status(self.object_url(self.bucket(mode), key, api), method, hdrs)
+
+    def list_status(self, mode: str, signed: bool) -> int:
+        return _status(f"{self.endpoint}/storage/v1/b/{self.bucket(mode)}/o?prefix={self.probe_prefix}/",
+                       headers=self.auth() if signed else {})
+
+    def probe(self) -> None:
+        for mode in self.spec.access:
+            signed = mode == "signed"
+            self.semantics[mode] = {
+                "existing": self.request(mode, f"{self.probe_prefix}/exists", signed),
+                "missing": self.request(mode, f"{self.probe_prefix}/missing", signed),
+                "note": "fake-gcs-server checks no credentials: an unsigned request reads a private bucket",
+            }
+            if self.semantics[mode]["existing"] != 200:
+                self.unavailable_modes[mode] = f"existing keys answer {self.semantics[mode]['existing']}, not 200"
+
+    def publish(self, dataset: Path, key: str, access: str, deny: str | None = None) -> None:
+        files = [p for p in dataset.rglob("*") if p.is_file()]
+        bucket = self.bucket(access)
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda p: self.put(bucket, f"{key}/{p.relative_to(dataset).as_posix()}", p.read_bytes()),
+                          files))
+
+    def stop(self) -> None:
+        if getattr(self, "server", None):
+            self.server.stop()
+            self.server = None
+
+    def version(self) -> str:
+        return f"fake-gcs-server {self.fake_gcs_version}"
+
+    def target(self, dataset: Path, key: str, access: str) -> dict:
+        t = {"kind": "gcs", "endpoint": self.endpoint, "bucket": self.bucket(access), "prefix": key,
+             "anonymous": access != "signed", "project": self.project}
+        if access == "signed":
+            t["token"] = self.token
+        return t
+
+
+AZURITE_DIR = Path(__file__).resolve().parent / "servers" / "azurite"
+AZURE_API_VERSION = "2021-08-06"
+
+
+def azurite_script() -> Path | None:
+    p = AZURITE_DIR / "node_modules" / "azurite" / "dist" / "src" / "blob" / "main.js"
+    return p if p.exists() else None
+
+
+def azurite_version() -> str:
+    try:
+        return json.loads((AZURITE_DIR / "node_modules" / "azurite" / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return "?"
+
+
+def shared_key_headers(account: str, key: str, method: str, url: str, headers: dict) -> dict:
+    """Headers of a request signed with an Azure Storage account key (the Shared Key scheme)."""
+    import base64
+    import hmac
+    from email.utils import formatdate
+    from urllib.parse import parse_qsl, urlsplit
+
+    h = {k: v for k, v in headers.items()}
+    h["x-ms-date"] = formatdate(usegmt=True)
+    h["x-ms-version"] = AZURE_API_VERSION
+    low = {k.lower(): v for k, v in h.items()}
+    parts = urlsplit(url)
+    std = ["content-encoding", "content-language", "content-length", "content-md5", "content-type", "date",
+           "if-modified-since", "if-match", "if-none-match", "if-unmodified-since", "range"]
+    lines = [method] + [("" if k == "content-length" and low.get(k) in (None, "0") else low.get(k, "")) for k in std]
+    canon_headers = "".join(f"{k}:{low[k].strip()}\n" for k in sorted(low) if k.startswith("x-ms-"))
+    resource = f"/{account}{parts.path}"  # the path as sent (encoded)
+    for name, value in sorted((k.lower(), v) for k, v in parse_qsl(parts.query, keep_blank_values=True)):
+        resource += f"\n{name}:{value}"
+    to_sign = "\n".join(lines) + "\n" + canon_headers + resource
+    sig = base64.b64encode(hmac.new(base64.b64decode(key), to_sign.encode(), hashlib.sha256).digest()).decode()
+    h["Authorization"] = f"SharedKey {account}:{sig}"
+    return h
+
+
+class AzureStore(Store):
+    """Azurite's Blob service (npm, pinned in harness/servers/azurite), with a random account name and key.
+    Access modes are containers with public access levels: private, "container" and "blob"."""
+
+    kind = "azure"
+    probe_prefix = "zc-probe"
+    PUBLIC = {"signed": None, "anonymous": "container", "anonymous-nolist": "blob"}
+
+    def __init__(self, name: str, spec: StoreSpec):
+        super().__init__(name, spec)
+        import base64
+
+        self.account = "zc" + secrets.token_hex(6)
+        self.key = base64.b64encode(secrets.token_bytes(64)).decode()
+        self.endpoint = ""
+        self._service = None
+
+    def container(self, access: str) -> str:
+        return f"zc-{access}"
+
+    @property
+    def connection_string(self) -> str:
+        return (f"DefaultEndpointsProtocol=http;AccountName={self.account};AccountKey={self.key};"
+                f"BlobEndpoint={self.endpoint};")
+
+    def service(self):
+        if self._service is None:
+            from azure.storage.blob import BlobServiceClient
+
+            self._service = BlobServiceClient.from_connection_string(self.connection_string)
+        return self._service
+
+    def start(self, workdir: Path) -> None:
+        script, node = azurite_script(), shutil.which("node")
+        if script is None or node is None:
+            raise StoreUnavailable("Azurite is not installed; run scripts/install-azurite.sh (needs Node.js and npm)")
+        self.server = ServerProcess("harness.servers.azurite_server", node, str(script),
+                                    what="Azurite", env={"AZURITE_ACCOUNTS": f"{self.account}:{self.key}"})
+        self.endpoint = f"http://127.0.0.1:{self.server.port}/{self.account}"
+        for mode in self.spec.access:
+            if mode not in self.PUBLIC:
+                self.unavailable_modes[mode] = "Azure Blob has no per-blob deny for anonymous readers"
+                continue
+            c = self.service().create_container(self.container(mode), public_access=self.PUBLIC[mode])
+            c.upload_blob(f"{self.probe_prefix}/exists", b"0123456789" * 10, overwrite=True)
+        self.probe()
+
+    def request(self, mode: str, key: str, signed: bool, method: str = "GET", headers: dict | None = None) -> int:
+        from urllib.parse import quote
+
+        url = f"{self.endpoint}/{self.container(mode)}/{quote(key)}"
+        hdrs = shared_key_headers(self.account, self.key, method, url, headers or {}) if signed else \
+            {"x-ms-version": AZURE_API_VERSION, **(headers or {})}
+        return _status(url, method, hdrs)
+
+    def list_status(self, mode: str, signed: bool) -> int:
+        url = f"{self.endpoint}/{self.container(mode)}?comp=list&restype=container"
+        hdrs = shared_key_headers(self.account, self.key, "GET", url, {}) if signed else \
+            {"x-ms-version": AZURE_API_VERSION}
+        return _status(url, "GET", hdrs)
+
+    def probe(self) -> None:
+        for mode in self.spec.access:
+            if mode in self.unavailable_modes:
+                continue
+            signed = mode == "signed"
+            sem = {"existing": self.request(mode, f"{self.probe_prefix}/exists", signed),
+                   "missing": self.request(mode, f"{self.probe_prefix}/missing", signed)}
+            sem["list"] = self.list_status(mode, signed)
+            self.semantics[mode] = sem
+            if sem["existing"] != 200:
+                self.unavailable_modes[mode] = f"existing keys answer {sem['existing']}, not 200"
+
+    def publish(self, dataset: Path, key: str, access: str, deny: str | None = None) -> None:
+        files = [p for p in dataset.rglob("*") if p.is_file()]
+        container = self.service().get_container_client(self.container(access))
+
+        def put(p: Path) -> None:
+            container.upload_blob(f"{key}/{p.relative_to(dataset).as_posix()}", p.read_bytes(), overwrite=True)
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(put, files))
+
+    def stop(self) -> None:
+        if getattr(self, "server", None):
+            self.server.stop()
+            self.server = None
+
+    def version(self) -> str:
+        return f"azurite {azurite_version()}"
+
+    def target(self, dataset: Path, key: str, access: str) -> dict:
+        return {"kind": "azure", "endpoint": self.endpoint, "account": self.account, "key": self.key,
+                "container": self.container(access), "prefix": key, "anonymous": access != "signed"}
+
+
 def http_status(endpoint: str, bucket: str, key: str, anonymous: bool, store: S3Store | None = None,
                 method: str = "GET", headers: dict | None = None) -> int:
     """The status code of one request, unsigned (anonymous) or signed with the store's keys."""
@@ -379,6 +637,26 @@ def measure(store: Store) -> dict:
                 for label, (method, key, headers) in PROBES.items():
                     col[label] = http_status(store.endpoint, store.bucket(mode), f"{store.probe_prefix}/{key}",
                                              anonymous=creds == "anonymous", store=store, method=method, headers=headers)
+    elif isinstance(store, GcsStore):
+        for mode in store.spec.access:
+            for creds in ("signed", "anonymous"):
+                for api in ("json", "xml"):
+                    col = out.setdefault(f"{mode} / {creds} request, {api.upper()} API", {})
+                    for label, (method, key, headers) in PROBES.items():
+                        if key == "denied":
+                            continue
+                        col[label] = store.request(mode, f"{store.probe_prefix}/{key}", creds == "signed", method,
+                                                   headers, api)
+                    col["LIST bucket"] = store.list_status(mode, creds == "signed")
+    elif isinstance(store, AzureStore):
+        for mode in store.access_modes:
+            for creds in ("signed", "anonymous"):
+                col = out.setdefault(f"{mode} / {creds} request", {})
+                for label, (method, key, headers) in PROBES.items():
+                    if key == "denied":
+                        continue
+                    col[label] = store.request(mode, f"{store.probe_prefix}/{key}", creds == "signed", method, headers)
+                col["LIST container"] = store.list_status(mode, creds == "signed")
     elif isinstance(store, HttpStore):
         probe = store.root / "zc-probe"
         probe.mkdir(exist_ok=True)
@@ -400,13 +678,16 @@ def first_chunk_key(dataset: Path, array_path: str) -> str | None:
     return files[0].relative_to(dataset).as_posix() if files else None
 
 
-KINDS = {"local": LocalStore, "http": HttpStore, "s3-moto": MotoS3Store, "s3-minio": MinioS3Store}
+KINDS = {"local": LocalStore, "http": HttpStore, "s3-moto": MotoS3Store, "s3-minio": MinioS3Store,
+         "gcs": GcsStore, "azure": AzureStore}
 
 
-def make_store(name: str, spec: StoreSpec, minio_version: str | None = None) -> Store:
+def make_store(name: str, spec: StoreSpec, minio_version: str | None = None, fake_gcs_version: str | None = None) -> Store:
     store = KINDS[spec.kind](name, spec)
     if isinstance(store, MinioS3Store):
         store.minio_version = minio_version
+    if isinstance(store, GcsStore):
+        store.fake_gcs_version = fake_gcs_version
     return store
 
 
@@ -414,8 +695,9 @@ class StoreSet:
     """The endpoints of a plan: started together, recorded in run.json, always stopped together."""
 
     def __init__(self, plan_stores: dict[str, list[str]], specs: dict[str, StoreSpec], minio_version: str | None,
-                 log=print):
+                 log=print, fake_gcs_version: str | None = None):
         self.wanted, self.specs, self.minio_version, self.log = plan_stores, specs, minio_version, log
+        self.fake_gcs_version = fake_gcs_version
         self.stores: dict[str, Store] = {}
         self.info: dict[str, dict] = {}
         self.not_available: dict[str, str] = {}
@@ -423,7 +705,7 @@ class StoreSet:
     def start(self, workdir: Path | None = None) -> None:
         for name, modes in self.wanted.items():
             spec = self.specs[name].model_copy(update={"access": modes})
-            store = make_store(name, spec, self.minio_version)
+            store = make_store(name, spec, self.minio_version, self.fake_gcs_version)
             try:
                 store.start(workdir or Path(tempfile.gettempdir()))
             except Exception as exc:  # an endpoint that cannot start: say so, go on without it

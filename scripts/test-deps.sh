@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# System packages the test suite needs: headless Chromium for the report test, MinIO for
-# the store tests, the docker engine and debootstrap for the docker runner's tests
+# System packages the test suite needs: headless Chromium for the report test, MinIO and the
+# cloud emulators for the store tests, the docker engine and debootstrap for the docker runner's tests
 # (installed here; tests/test_docker.py starts the engine and stops it again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,5 +16,9 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 # MinIO for the store tests (built once per machine; minutes the first time).
 scripts/install-minio.sh
+# The GCS and Azure Blob emulators for their store tests (fake-gcs-server built once per machine,
+# Azurite installed with npm ci).
+scripts/install-fake-gcs.sh
+scripts/install-azurite.sh
 # Without an engine the docker tests say why (and fail under CI); the rest runs all the same.
 scripts/install-docker.sh --no-start || echo "test-deps: the docker runner's tests will not run here" >&2

@@ -106,6 +106,7 @@ def test_fake_matrix_pins_the_same_minio():
     from conftest import FAKE_MATRIX
 
     assert load_matrix(FAKE_MATRIX).minio_version == load_matrix().minio_version
+    assert load_matrix(FAKE_MATRIX).fake_gcs_version == load_matrix().fake_gcs_version
 
 
 def test_debian_package_lists(tmp_path):

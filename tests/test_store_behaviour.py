@@ -1,6 +1,7 @@
 """What each endpoint answers (docs/stores.md), measured anew: a change of a
 server's behaviour fails here. And endpoints never outlive the harness."""
 
+import base64
 import json
 import os
 import signal
@@ -12,7 +13,7 @@ import pytest
 
 from harness.docs import STORE_BEHAVIOUR, measure_stores
 from harness.matrix import StoreSpec, load_matrix
-from harness.stores import MotoS3Store, minio_binary
+from harness.stores import AzureStore, GcsStore, MotoS3Store, azurite_script, minio_binary, tool_binary
 from conftest import CLI, ROOT
 
 MINIO = minio_binary(load_matrix().minio_version)
@@ -23,8 +24,8 @@ def test_documented_answers_match_the_servers():
     measured = measure_stores()
     for kind, info in measured.items():
         if "unavailable" in info:
-            if kind == "s3-minio" and not os.environ.get("CI"):
-                continue  # CI installs MinIO (scripts/test-deps.sh); locally it may be absent
+            if kind in ("s3-minio", "gcs", "azure") and not os.environ.get("CI"):
+                continue  # CI installs MinIO and the emulators (scripts/test-deps.sh); locally they may be absent
             pytest.fail(f"{kind} could not be measured: {info['unavailable']}")
         assert info["answers"] == recorded[kind]["answers"], (
             f"{kind} answers differently from docs/stores.md; if intended, run "
@@ -152,3 +153,156 @@ def test_forbidden_chunk_denies_spread_over_buckets():
         assert len(json.dumps(_policy(b, "forbidden-chunk", denies))) < 16 * 1024
     assert store.bucket("forbidden-chunk", keys[0]) == store.bucket("forbidden-chunk", keys[0])
     assert store.bucket("signed", keys[0]) == "zc-signed"
+
+
+# --- the other clouds: fake-gcs-server and Azurite ----------------------------------------------------
+
+FAKE_GCS = tool_binary("fake-gcs-server", load_matrix().fake_gcs_version)
+needs_fake_gcs = pytest.mark.skipif(FAKE_GCS is None and not os.environ.get("CI"),
+                                    reason="fake-gcs-server not built (scripts/install-fake-gcs.sh)")
+needs_azurite = pytest.mark.skipif(azurite_script() is None and not os.environ.get("CI"),
+                                   reason="Azurite not installed (scripts/install-azurite.sh)")
+
+
+def _dataset(tmp_path):
+    ds = tmp_path / "ds"
+    (ds / "a" / "c").mkdir(parents=True)
+    (ds / "zarr.json").write_text('{"zarr_format": 3, "node_type": "group"}')
+    (ds / "a" / "c" / "0").write_bytes(b"chunk bytes")
+    return ds
+
+
+def _get(url, headers=None):
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, b""
+
+
+@needs_fake_gcs
+def test_gcs_store_publishes_probes_and_does_not_check_credentials(tmp_path):
+    from urllib.parse import urlsplit
+
+    store = GcsStore("gcs", StoreSpec(kind="gcs", access=["signed", "anonymous"]))
+    store.fake_gcs_version = load_matrix().fake_gcs_version
+    try:
+        store.start(tmp_path)
+        assert urlsplit(store.endpoint).hostname == "127.0.0.1"
+        assert {m: (s["existing"], s["missing"]) for m, s in store.semantics.items()} == \
+            {"signed": (200, 404), "anonymous": (200, 404)}
+        store.publish(_dataset(tmp_path), "datasets/w/case", "signed")
+        t = store.target(tmp_path, "datasets/w/case", "signed")
+        assert t["kind"] == "gcs" and t["prefix"] == "datasets/w/case" and t["token"] and not t["anonymous"]
+        assert "token" not in store.target(tmp_path, "datasets/w/case", "anonymous")
+        url = store.object_url(t["bucket"], "datasets/w/case/a/c/0")
+        assert _get(url, store.auth()) == (200, b"chunk bytes")  # a signed read
+        assert _get(store.object_url(t["bucket"], "datasets/w/case/a/c/1"), store.auth())[0] == 404
+        # Not enforced: an unsigned request and a wrong token read the private bucket all the same.
+        assert _get(url)[0] == 200
+        assert _get(url, {"Authorization": "Bearer wrong"})[0] == 200
+    finally:
+        store.stop()
+    assert not [c for c in psutil.net_connections("tcp") if c.laddr and c.status == "LISTEN"
+                and f"127.0.0.1:{c.laddr.port}" in store.endpoint]
+
+
+@needs_azurite
+def test_azure_store_enforces_shared_key_and_public_access_levels(tmp_path):
+    store = AzureStore("azure", StoreSpec(kind="azure", access=["signed", "anonymous", "anonymous-nolist",
+                                                                  "forbidden-chunk"]))
+    try:
+        store.start(tmp_path)
+        assert store.endpoint.startswith("http://127.0.0.1:") and store.endpoint.endswith("/" + store.account)
+        assert store.account != "devstoreaccount1"  # a random account, not the emulator's well-known one
+        assert "forbidden-chunk" in store.unavailable_modes  # no per-blob deny in Azure Blob
+        sem = store.semantics
+        assert (sem["signed"]["existing"], sem["signed"]["missing"]) == (200, 404)
+        assert sem["anonymous"]["list"] == 200 and sem["anonymous-nolist"]["list"] == 403
+        store.publish(_dataset(tmp_path), "datasets/w/case", "signed")
+        key = "datasets/w/case/a/c/0"
+        assert store.request("signed", key, signed=True) == 200  # Shared Key, the account's key
+        assert store.request("signed", "datasets/w/case/a/c/1", signed=True) == 404
+        assert store.request("signed", key, signed=False) == 403  # enforced: a private container
+        real, store.key = store.key, base64.b64encode(b"x" * 64).decode()
+        try:
+            assert store.request("signed", key, signed=True) == 403  # a wrong key
+        finally:
+            store.key = real
+        t = store.target(tmp_path, "datasets/w/case", "anonymous-nolist")
+        assert t == {"kind": "azure", "endpoint": store.endpoint, "account": store.account, "key": store.key,
+                     "container": "zc-anonymous-nolist", "prefix": "datasets/w/case", "anonymous": True}
+    finally:
+        store.stop()
+
+
+@needs_fake_gcs
+@needs_azurite
+def test_emulators_stop_on_ctrl_c(tmp_path):
+    out = tmp_path / "run"
+    args = [*CLI, "--matrix", ROOT / "tests" / "fixtures" / "matrix-fake.yaml", "run", "--stores",
+            "local,gcs,azure", "--writers", "fake", "--readers", "fake", "--out", out, "--no-findings", "-j", "1"]
+    proc = subprocess.Popen([str(a) for a in args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    kids = []
+    names = lambda ks: " ".join(" ".join(k.cmdline()) for k in _alive(ks))  # noqa: E731
+    while time.monotonic() < deadline:
+        kids = _descendants(proc.pid)
+        if "fake-gcs-server" in names(kids) and "azurite" in names(kids) and (out / "results.jsonl").exists() \
+                and (out / "results.jsonl").stat().st_size > 0:
+            break
+        time.sleep(0.1)
+    assert "fake-gcs-server" in names(kids) and "azurite" in names(kids), "both emulators run during the run"
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    time.sleep(1)
+    assert not _alive(kids), f"left behind: {[k.cmdline() for k in _alive(kids)]}"
+
+
+def _emulator_pids() -> set[int]:
+    pids = set()
+    for p in psutil.process_iter():
+        try:
+            if "fake-gcs-server" in p.name() or "azurite" in " ".join(p.cmdline()):
+                pids.add(p.pid)
+        except psutil.Error:
+            pass
+    return pids
+
+
+@needs_fake_gcs
+@needs_azurite
+def test_emulators_stop_after_a_run(tmp_path):
+    out = tmp_path / "run"
+    before = _emulator_pids()
+    proc = subprocess.run([*CLI, "--matrix", str(ROOT / "tests" / "fixtures" / "matrix-fake.yaml"), "run", "--stores",
+                           "local,gcs,azure", "--writers", "fake", "--readers", "fake", "--out", str(out),
+                           "--no-findings", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode in (0, 1), proc.stderr
+    run = json.loads((out / "run.json").read_text())
+    assert not any(k.startswith("store:") for k in run.get("not_available", {})), run.get("not_available")
+    after = _emulator_pids()
+    assert after <= before, "an emulator outlived the run"
+
+
+def test_an_emulator_that_fails_to_start_leaves_nothing(tmp_path, monkeypatch):
+    """A store whose server dies before it is ready is reported as not available, with no process left."""
+    from harness.stores import StoreSet
+
+    bogus = tmp_path / "fake-gcs-server" / "v0" / "fake-gcs-server"
+    bogus.parent.mkdir(parents=True)
+    bogus.write_text("#!/bin/sh\nexit 3\n")
+    bogus.chmod(0o755)
+    monkeypatch.setenv("ZC_TOOLS", str(tmp_path))
+    stores = StoreSet({"gcs": ["signed"]}, {"gcs": StoreSpec(kind="gcs")}, None, log=lambda *_: None,
+                      fake_gcs_version="v0")
+    before = set(_descendants(os.getpid()))
+    stores.start(tmp_path)
+    try:
+        assert "did not start" in stores.not_available["store:gcs"]
+        assert not [p for p in _alive(_descendants(os.getpid())) if p not in before]
+    finally:
+        stores.stop()

@@ -61,7 +61,8 @@ def test_the_publish_workflow_builds_the_site_with_its_history_and_deploys_it_wi
     assert deploy["needs"] == "build" and deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
     # The scripts it calls exist.
-    for path in ("scripts/install-minio.sh", "bench/site_size.py"):
+    for path in ("scripts/install-minio.sh", "scripts/install-fake-gcs.sh", "scripts/install-azurite.sh",
+                 "bench/site_size.py"):
         assert (ROOT / path).exists(), path
 
 

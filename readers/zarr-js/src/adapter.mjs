@@ -24,7 +24,8 @@ import { LZ4, Zstd } from "numcodecs";
 import * as zarr from "zarr";
 
 import {
-	chunkIndices, chunkRegion, errorChain, errorText, extractRegion, fillFromJSON, main, packageVersion, s3CanonicalPath,
+	AZURE_API_VERSION, azureSharedKeyHeaders, chunkIndices, chunkRegion, errorChain, errorText, extractRegion, fillFromJSON,
+	main, packageVersion, s3CanonicalPath,
 	Unsupported,
 } from "zc-protocol";
 
@@ -115,6 +116,36 @@ class SignedS3Store {
 	}
 }
 
+/** A read-only zarr.js Store on Azure Blob (path-style endpoint/container/blob), signed with Shared Key. */
+class SharedKeyAzureStore {
+	constructor(target) {
+		this.target = target;
+		this.base = new URL(joinUrl(target.endpoint, target.container, target.prefix ?? "") + "/");
+	}
+	async #fetch(key, method) {
+		const url = new URL(key.replace(/^\/+/, ""), this.base);
+		return fetch(url, { method, headers: azureSharedKeyHeaders(this.target, method, url.href) });
+	}
+	async getItem(key) {
+		const resp = await this.#fetch(key, "GET");
+		if (resp.status === 404) throw new zarr.KeyError(key);
+		if (resp.status !== 200) throw new zarr.HTTPError(String(resp.status));
+		return Buffer.from(await resp.arrayBuffer());
+	}
+	async containsItem(key) {
+		return (await this.#fetch(key, "HEAD")).status === 200;
+	}
+	async setItem() {
+		throw new Error("this Azure store is read-only");
+	}
+	async deleteItem() {
+		throw new Error("this Azure store is read-only");
+	}
+	keys() {
+		throw new Error("listing is not implemented for this Azure store");
+	}
+}
+
 function joinUrl(base, ...parts) {
 	return [base.replace(/\/+$/, ""), ...parts.map((p) => p.replace(/^\/+|\/+$/g, "")).filter(Boolean)].join("/");
 }
@@ -129,6 +160,18 @@ function readStore(target) {
 			return target.anonymous
 				? new zarr.HTTPStore(joinUrl(target.endpoint, target.bucket, target.key ?? ""))
 				: new SignedS3Store(target);
+		// GCS (its XML API, endpoint/bucket/key) through HTTPStore with the bearer token as a header;
+		// Azure Blob (endpoint/container/blob) through HTTPStore when anonymous, else signed with Shared Key.
+		case "gcs": {
+			const url = joinUrl(target.endpoint, target.bucket, target.prefix ?? "");
+			const headers = !target.anonymous && target.token ? { authorization: `Bearer ${target.token}` } : {};
+			return new zarr.HTTPStore(url, { fetchOptions: { headers } });
+		}
+		case "azure":
+			return target.anonymous
+				? new zarr.HTTPStore(joinUrl(target.endpoint, target.container, target.prefix ?? ""),
+					{ fetchOptions: { headers: { "x-ms-version": AZURE_API_VERSION } } })
+				: new SharedKeyAzureStore(target);
 		default:
 			throw new Unsupported(`store kind ${JSON.stringify(target.kind)} is not known to this adapter`);
 	}

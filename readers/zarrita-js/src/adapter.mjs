@@ -23,7 +23,7 @@ import aws4 from "aws4";
 import * as zarr from "zarrita";
 
 import {
-	chunkIndices, chunkRegion, errorChain, errorText, extractRegion, extractRegionValues, fillFromJSON, main,
+	AZURE_API_VERSION, azureSharedKeyHeaders, chunkIndices, chunkRegion, errorChain, errorText, extractRegion, extractRegionValues, fillFromJSON, main,
 	packageVersion, s3CanonicalPath, Unsupported,
 } from "zc-protocol";
 
@@ -58,6 +58,27 @@ function signingFetch(target) {
 	};
 }
 
+/** A `fetch` for FetchStore that adds headers to every request (a GCS bearer token, Azure's API version). */
+function headerFetch(extra) {
+	return async (request) => {
+		const headers = new Headers(request.headers);
+		for (const [name, value] of Object.entries(extra)) headers.set(name, value);
+		return fetch(request.url, { method: request.method, headers, signal: request.signal });
+	};
+}
+
+/** A `fetch` for FetchStore that signs every request with an Azure Storage account key (Shared Key). */
+function sharedKeyFetch(target) {
+	return async (request) => {
+		const headers = {};
+		request.headers.forEach((value, name) => {
+			headers[name] = value;
+		});
+		const signed = azureSharedKeyHeaders(target, request.method, request.url, headers);
+		return fetch(request.url, { method: request.method, headers: signed, signal: request.signal });
+	};
+}
+
 function readStore(target) {
 	switch (target.kind) {
 		case "local":
@@ -67,6 +88,21 @@ function readStore(target) {
 		case "s3": {
 			const url = joinUrl(target.endpoint, target.bucket, target.key ?? "");
 			return target.anonymous ? new zarr.FetchStore(url) : new zarr.FetchStore(url, { fetch: signingFetch(target) });
+		}
+		// zarrita has no client of its own for GCS or Azure Blob: as for S3, FetchStore reads the
+		// objects' HTTP URLs (GCS's XML API, endpoint/bucket/key; Azure's endpoint/container/blob),
+		// with a bearer token or a Shared Key signature when the target is not anonymous.
+		case "gcs": {
+			const url = joinUrl(target.endpoint, target.bucket, target.prefix ?? "");
+			return target.anonymous || !target.token
+				? new zarr.FetchStore(url)
+				: new zarr.FetchStore(url, { fetch: headerFetch({ authorization: `Bearer ${target.token}` }) });
+		}
+		case "azure": {
+			const url = joinUrl(target.endpoint, target.container, target.prefix ?? "");
+			return new zarr.FetchStore(url, {
+				fetch: target.anonymous ? headerFetch({ "x-ms-version": AZURE_API_VERSION }) : sharedKeyFetch(target),
+			});
 		}
 		default:
 			throw new Unsupported(`store kind ${JSON.stringify(target.kind)} is not known to this adapter`);

@@ -115,6 +115,16 @@ class TensorstoreBackend(Backend):
             if target.get("region"):
                 spec["aws_region"] = target["region"]
             return spec
+        if kind == "gcs":
+            # The gcs driver has no endpoint in its spec: TENSORSTORE_GCS_HTTP_URL names it (read at
+            # each open). Its credentials come only from the environment (Google application default
+            # credentials, looked up once per process); the adapter sets none, so its requests are
+            # unsigned in every access mode, which the emulator accepts (it checks no credentials).
+            os.environ["TENSORSTORE_GCS_HTTP_URL"] = target["endpoint"].rstrip("/")
+            # Without credentials tensorstore would ask a GCE metadata server next: point that lookup
+            # at a closed loopback port, so that no request leaves the machine.
+            os.environ.setdefault("GCE_METADATA_ROOT", "127.0.0.1:9")
+            return {"driver": "gcs", "bucket": target["bucket"], "path": _join(target.get("prefix", ""), path) + "/"}
         raise Unsupported(f"store kind {kind!r} is not known to this adapter")
 
     def _open(self, spec: dict, **kw):

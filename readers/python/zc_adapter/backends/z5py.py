@@ -283,6 +283,13 @@ class Z5pyBackend(Backend):
                                  secret_key=None if target.get("anonymous") else target.get("secret_access_key"))
         elif kind == "http":
             raise Unsupported("z5py has no HTTP store")
+        elif kind == "gcs":
+            from z5py import _z5py
+
+            raise Unsupported("z5py in this wheel was built without GCS support (z5 has a GCS backend; available "
+                              f"backends: {_z5py.get_available_backends()})")
+        elif kind == "azure":
+            raise Unsupported("z5 has no Azure Blob backend (its backends are filesystem, S3 and GCS)")
         else:
             raise Unsupported(f"store kind {kind!r} is not known to this adapter")
         try:

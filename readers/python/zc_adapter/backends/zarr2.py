@@ -20,12 +20,16 @@ the endpoint only in client_kwargs) the store options follow the installed s3fs.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+
 import numpy as np
 
 import zc_canonical as canonical
 from ..chunks import write_present_chunks
 from ..protocol import Backend, ReadResult, Unsupported
-from .zarr3 import Zarr3Backend, component_versions, s3_storage_options, target_url
+from .zarr3 import (Zarr3Backend, azure_storage_options, component_versions, gcs_storage_options,
+                    s3_storage_options, target_url)
 
 NO_V3 = ("zarr-python {} does not implement zarr v3 (its experimental v3 API follows an obsolete draft "
          "of the spec, not the final zarr.json format)")
@@ -56,7 +60,7 @@ class Zarr2Backend(Backend):
         return self.zarr.__version__
 
     def versions(self) -> dict:
-        return component_versions(("numcodecs", "numpy", "fsspec", "s3fs"))
+        return component_versions(("numcodecs", "numpy", "fsspec", "s3fs", "gcsfs", "adlfs"))
 
     # --- stores -------------------------------------------------------------------
 
@@ -74,6 +78,15 @@ class Zarr2Backend(Backend):
             opts = fsspec_s3_options(target)
         elif kind == "http":
             opts = {}
+        elif kind in ("gcs", "azure") and importlib.util.find_spec("gcsfs" if kind == "gcs" else "adlfs") is None:
+            fs = "gcsfs" if kind == "gcs" else "adlfs"
+            raise Unsupported(f"zarr-python 2 reaches {kind} through fsspec's {fs}, which this environment does not "
+                              f"have (Debian packages no {fs})")
+        elif kind == "gcs":  # gcsfs
+            os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")  # see zarr3.Zarr3Backend.store
+            opts = gcs_storage_options(target)
+        elif kind == "azure":  # adlfs
+            opts = azure_storage_options(target)
         else:
             raise Unsupported(f"store kind {kind!r} is not known to this adapter")
         cls = N5FSStore if n5 else FSStore

@@ -17,6 +17,7 @@ stored even when it equals the fill value).
 
 from __future__ import annotations
 
+import os
 from importlib import metadata
 
 import numpy as np
@@ -26,7 +27,7 @@ from ..chunks import write_present_chunks
 from ..protocol import Backend, ReadResult, Unsupported
 
 # Component packages whose versions are worth recording, when installed.
-COMPONENTS = ("numcodecs", "numpy", "fsspec", "s3fs", "google-crc32c", "crc32c", "donfig")
+COMPONENTS = ("numcodecs", "numpy", "fsspec", "s3fs", "gcsfs", "adlfs", "google-crc32c", "crc32c", "donfig")
 
 
 def component_versions(names=COMPONENTS) -> dict:
@@ -54,8 +55,44 @@ def s3_storage_options(target: dict) -> dict:
     return opts
 
 
+def gcs_storage_options(target: dict) -> dict:
+    """fsspec/gcsfs options for a protocol GCS STORE: the emulator's endpoint, a bearer token or none."""
+    if target.get("anonymous") or not target.get("token"):
+        token = "anon"
+    else:
+        from google.oauth2.credentials import Credentials
+
+        token = Credentials(target["token"])
+    return {"endpoint_url": target["endpoint"], "token": token, "project": target.get("project")}
+
+
+def azure_connection_string(target: dict) -> str:
+    """An Azure Storage connection string for a protocol Azure STORE (without the key when anonymous)."""
+    cs = f"DefaultEndpointsProtocol=http;AccountName={target['account']};BlobEndpoint={target['endpoint']};"
+    if not target.get("anonymous"):
+        cs += f"AccountKey={target['key']};"
+    return cs
+
+
+def azure_storage_options(target: dict) -> dict:
+    """fsspec/adlfs options for a protocol Azure STORE: a connection string naming the emulator's endpoint."""
+    opts = {"account_name": target["account"], "connection_string": azure_connection_string(target)}
+    if target.get("anonymous"):
+        opts["anon"] = True
+    return opts
+
+
+def _bucket_url(scheme: str, bucket: str, prefix: str) -> str:
+    prefix = prefix.strip("/")
+    return f"{scheme}://{bucket}/{prefix}" if prefix else f"{scheme}://{bucket}"
+
+
 def target_url(target: dict) -> str:
     kind = target.get("kind")
+    if kind == "gcs":
+        return _bucket_url("gs", target["bucket"], target.get("prefix", ""))
+    if kind == "azure":
+        return _bucket_url("abfs", target["container"], target.get("prefix", ""))
     if kind == "s3":
         key = target.get("key", "").strip("/")
         return f"s3://{target['bucket']}/{key}" if key else f"s3://{target['bucket']}"
@@ -91,6 +128,16 @@ class Zarr3Backend(Backend):
                                         read_only=read_only)
         if kind == "http":
             return FsspecStore.from_url(target_url(target), read_only=read_only)
+        if kind == "gcs":  # gcsfs, as zarr-python's users reach Google Cloud Storage
+            # gcsfs 2026.3+ asks each bucket's storage layout over gRPC (Storage Control API) before
+            # every operation; an endpoint other than Google's cannot answer it (fake-gcs-server#2069)
+            # and each lookup retries for about 60 s. gcsfs's own switch turns it off (read at import).
+            os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+            return FsspecStore.from_url(target_url(target), storage_options=gcs_storage_options(target),
+                                        read_only=read_only)
+        if kind == "azure":  # adlfs
+            return FsspecStore.from_url(target_url(target), storage_options=azure_storage_options(target),
+                                        read_only=read_only)
         raise Unsupported(f"store kind {kind!r} is not known to this adapter")
 
     def check_array(self, arr) -> None:

@@ -86,6 +86,15 @@ public final class ZarrJavaBackend implements Backend {
 
     // --- stores ----------------------------------------------------------------------
 
+    static String joinUrl(String base, String... parts) {
+        StringBuilder sb = new StringBuilder(base.replaceAll("/+$", ""));
+        for (String p : parts) {
+            String q = p.replaceAll("^/+|/+$", "");
+            if (!q.isEmpty()) sb.append('/').append(q);
+        }
+        return sb.toString();
+    }
+
     Store store(JsonNode target) throws Unsupported {
         String kind = target.path("kind").asText();
         switch (kind) {
@@ -97,6 +106,19 @@ public final class ZarrJavaBackend implements Backend {
             }
             case "http":
                 return new HttpStore(target.get("url").asText());
+            // zarr-java has no GCS or Azure Blob store: its HttpStore reads the objects' HTTP URLs
+            // (GCS's XML API endpoint/bucket/key; Azure's endpoint/container/blob), unsigned. That
+            // reads public data; GCS here checks no credentials, Azure does, so signed Azure is out.
+            case "gcs":
+                return new HttpStore(joinUrl(target.path("endpoint").asText(), target.path("bucket").asText(),
+                        target.path("prefix").asText("")));
+            case "azure":
+                if (!target.path("anonymous").asBoolean(false)) {
+                    throw new Unsupported("zarr-java has no Azure Blob store: its HttpStore cannot sign requests "
+                            + "with the account key (Shared Key), so only public containers can be read");
+                }
+                return new HttpStore(joinUrl(target.path("endpoint").asText(), target.path("container").asText(),
+                        target.path("prefix").asText("")));
             default:
                 throw new Unsupported("store kind '" + kind + "' is not known to this adapter");
         }
