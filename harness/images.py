@@ -40,15 +40,15 @@ import threading
 import time
 from pathlib import Path
 
-from .environments import (NotAvailable, Environment, _expand, adapter_stamp, cache_root, env_dir, python_stamp,
-                           setup, tools_root)
+from .environments import (DEBIAN_PYTHON, NotAvailable, Environment, _expand, adapter_stamp, cache_root, env_dir,
+                           python_stamp, setup, tools_root)
 from .matrix import ROOT, ImplVersion
 
 REPO = "zarr-conformance"
 LABEL = "org.zarr-conformance"
 L_IMPL, L_INPUTS, L_DEBIAN, L_KIND = (f"{LABEL}.impl", f"{LABEL}.inputs", f"{LABEL}.debian-packages", f"{LABEL}.kind")
 L_NEEDS = f"{LABEL}.needs-debian"  # in a Dockerfile: Debian packages an adapter loads at run time (dlopen)
-LAYOUT = "2"  # the staged layout below; a change rebuilds every image
+LAYOUT = "3"  # the staged layout below; a change rebuilds every image
 TRUST_STORE = "/etc/ssl/certs/ca-certificates.crt"
 
 BASE_SUITE = "bookworm"
@@ -345,6 +345,8 @@ class ImageSpec:
         return out
 
     def needs_debian(self) -> set[str]:
+        if self.kind == "debian-python":
+            return {*self.iv.spec.debian, "python3"}
         text = self.dockerfile.read_text()
         m = re.search(rf'^LABEL\s+{re.escape(L_NEEDS)}="([^"]*)"', text, re.M)
         return set(m.group(1).split()) if m else set()
@@ -354,8 +356,8 @@ def image_spec(iv: ImplVersion) -> ImageSpec:
     """The image recipe of an implementation version; NotAvailable when it has none."""
     if iv.impl.adapter == "python":
         if iv.spec.debian:
-            raise NotAvailable("no image for a Debian-packaged library yet: its environment is Debian's "
-                               "/usr/bin/python3 with the host's dist-packages (run it with --runner local)")
+            # Debian's interpreter and packages, as the host has them installed: no pinned CPython.
+            return ImageSpec(iv, "debian-python", ROOT / "readers" / "python" / "Dockerfile.debian", "python", {})
         return ImageSpec(iv, "python", ROOT / "readers" / "python" / "Dockerfile", "python", {})
     cmd = iv.spec.command or iv.impl.command
     if not cmd:
@@ -421,7 +423,9 @@ def input_digest(spec: ImageSpec, env: Environment, base_id: str) -> str:
         h.update(part.encode() + b"\0")
     if os.path.isfile(TRUST_STORE):
         h.update(_stat_id(TRUST_STORE).encode())
-    if spec.kind == "python":
+    if spec.kind == "debian-python":
+        h.update(python_stamp(iv).encode())  # the lock, the adapter and the Debian packages' versions
+    elif spec.kind == "python":
         prefix, version = _venv_home(iv)
         h.update(python_stamp(iv).encode())
         h.update(f"{prefix}:{version}".encode())
@@ -480,6 +484,23 @@ def _stage_python(spec: ImageSpec, env: Environment, ctx: Path) -> tuple[list[Pa
              *[p for p in (stdlib / "lib-dynload").glob("*.so") if not p.name.startswith("_tkinter")],
              *[p for p in env_dir(iv).rglob("*.so*") if p.is_file()]]
     return elves, [prefix, env_dir(iv)]
+
+
+def _stage_debian_python(spec: ImageSpec, env: Environment, ctx: Path) -> tuple[list[Path], list[Path]]:
+    """env/: the environment over Debian's /usr/bin/python3 as setup made it; Debian's interpreter and
+    packages themselves come into debian/ (ImageSpec.needs_debian), at the paths they have here."""
+    iv = spec.iv
+    _copytree(env_dir(iv), ctx / "env", ignore=shutil.ignore_patterns(".lock", "__pycache__"))
+    cfg = ctx / "env" / "pyvenv.cfg"
+    text = cfg.read_text()
+    cfg.unlink()  # a hard link to the host's file: replaced, never edited
+    cfg.write_text(text)
+    python = Path(os.path.realpath(DEBIAN_PYTHON))
+    # The packages' extension modules too: what they link (numpy's BLAS, through /etc/alternatives)
+    # is found only by following them.
+    modules = [Path(f) for f in package_files(set(iv.spec.debian)) if ".so" in Path(f).name and os.path.isfile(f)]
+    elves = [python, *modules, *[p for p in env_dir(iv).rglob("*.so*") if p.is_file()]]
+    return elves, [env_dir(iv), Path("/usr/lib/python3/dist-packages")]
 
 
 def _stage_node(spec: ImageSpec, env: Environment, ctx: Path) -> tuple[list[Path], list[Path]]:
@@ -553,6 +574,8 @@ def stage(spec: ImageSpec, env: Environment, ctx: Path, base_pkgs: set[str], log
     ctx.mkdir(parents=True)
     if spec.kind == "python":
         elves, inside = _stage_python(spec, env, ctx)
+    elif spec.kind == "debian-python":
+        elves, inside = _stage_debian_python(spec, env, ctx)
     elif spec.kind == "node":
         elves, inside = _stage_node(spec, env, ctx)
     elif spec.kind == "java":

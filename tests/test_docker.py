@@ -25,9 +25,10 @@ import pytest
 
 from conftest import CLI, ROOT, run_cli
 
-# One adapter of every language (writers: zarr-python only, so that one writer's datasets are read by all).
+# One adapter of every language (writers: zarr-python only, so that one writer's datasets are read by all),
+# and Debian's packaged zarr-python, whose image holds Debian's interpreter rather than a pinned one.
 READERS = ["zarr-python@3.1.6", "zarrita-js@0.7.5", "zarrs@0.23.14", "zarr-java@0.0.9", "netcdf-c@4.9.0",
-           "gdal@3.6.2"]
+           "gdal@3.6.2", "zarr-python@2.13.6-debian"]
 WRITER = "zarr-python@3.1.6"
 CASES = ("v2/int16/zlib/sparse,v2/float32/zlib/edge-slash,v2/U5/zlib/edge,v2/float32/blosc-lz4-shuffle/edge,"
          "v3/float32/shard-blosc/3d,v3/complex64/bytes-big+gzip/edge,v2/float64/lzma/edge")
@@ -140,6 +141,20 @@ def _worker(launcher, impl_id):
     w = Worker(ready[iv.id], launcher=launcher)
     w.start()
     return w
+
+
+def test_every_implementation_of_the_matrix_has_an_image_recipe():
+    from harness.images import image_spec
+    from harness.matrix import load_matrix
+
+    m = load_matrix(None)
+    ivs = m.impl_versions()  # the unavailable ones (no library to be had) are not among them
+    assert len(ivs) >= 15
+    kinds = {iv.id: image_spec(iv).kind for iv in ivs}  # NotAvailable fails the test
+    assert kinds["zarr-python@2.13.6-debian"] == "debian-python"
+    assert {"python", "debian-python", "node", "java", "native"} == set(kinds.values())
+    for iv in ivs:
+        assert image_spec(iv).dockerfile.is_file()
 
 
 def test_containers_are_hardened(images, tmp_path, monkeypatch):
