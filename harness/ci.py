@@ -3,7 +3,7 @@
 The command an implementer's CI runs (and a person runs locally, the same way):
 
     zarr-conformance ci --target zarr-python@dev --source ./zarr-python [--profile default]
-                        [--overlay my-impl.yaml] [--baseline results.jsonl|URL|run|none]
+                        [--overlay my-impl.yaml] [--baseline results.jsonl|URL|run|fresh|none]
 
 1. The matrix of this run is the project's matrix plus, for `NAME@dev`, a dev
    version of NAME made from a released one (`--base`, default the first
@@ -14,8 +14,9 @@ The command an implementer's CI runs (and a person runs locally, the same way):
 3. Only the cells involving the target run: every implementation reading what
    it writes, it reading what every implementation writes, its own round trip.
 4. The outcomes are judged against the findings and compared with a baseline,
-   the released version's results: by default read in the same run
-   (`--baseline run`), or a results file, run directory or URL.
+   the released version's results: by default read in the same run, or kept
+   from an earlier run whose inputs were all the same (`--baseline run`;
+   `fresh` always reads them), or a results file, run directory or URL.
 5. ci-summary.md lists regressions first (was pass, now not), each with its
    diagnosis and the command that makes its reproducer; then writes that
    regressed, new failures no finding explains, fixed cells (a finding that no
@@ -37,7 +38,7 @@ from pathlib import Path
 import yaml
 
 from .matrix import DEFAULT_MATRIX, ConfigError, Matrix, did_you_mean, load_matrix
-from .results import latest_records, load_jsonl
+from .results import cell_key, latest_records, load_jsonl
 
 
 @dataclass
@@ -154,6 +155,76 @@ def load_baseline(where: str, out: Path) -> list[dict]:
         with gzip.open(path, "rt", encoding="utf-8") as f:
             return latest_records([json.loads(line) for line in f if line.strip()])
     return latest_records(load_jsonl(path))
+
+
+class BaselineCache:
+    """The released version's cells of a plan, kept from the run that read them.
+
+    With `--baseline run` half of a ci run reads the released version's cells, and those come out
+    the same for as long as everything they depend on is the same: the cells themselves (cases by
+    digest), the adapters of every implementation in them (their stamps: lock files, sources,
+    builds), the stores' versions and the harness's own code. The file is named by a hash of all
+    that, so a change to any of it reads the baseline again; only the newest file of a base is kept.
+    """
+
+    def __init__(self, plan, target: str, base_id: str, root: Path | None = None):
+        from .environments import cache_root
+
+        self.cells = [c for c in plan.cells if target not in (c.writer.id, c.reader.id)]
+        self.dir = (root or cache_root()) / "ci-baselines"
+        self.base_id = base_id
+        self.path = self.dir / f"{_slug(base_id)}-{self._digest(plan)}.json.gz"
+
+    def _digest(self, plan) -> str:
+        import hashlib
+        from importlib import metadata
+
+        from .environments import _tree_digest, adapter_stamp
+        from .matrix import ROOT
+
+        h = hashlib.sha256()
+        h.update(json.dumps(sorted([*c.key, c.case.digest] for c in self.cells)).encode())
+        ivs = {iv.id: iv for c in self.cells for iv in (c.writer, c.reader)}
+        for impl_id in sorted(ivs):
+            h.update(f"{impl_id}={adapter_stamp(ivs[impl_id])}".encode())
+        m = plan.matrix
+        stores = {s: m.stores[s].model_dump(mode="json") for s in plan.stores}
+        h.update(json.dumps([stores, m.minio_version, m.fake_gcs_version, metadata.version("moto")],
+                            sort_keys=True).encode())
+        _tree_digest(h, ROOT / "harness", ("*.py", "*.json", "package-lock.json"))
+        return h.hexdigest()[:16]
+
+    def load(self) -> tuple[list[dict], list[dict]] | None:
+        try:
+            with gzip.open(self.path, "rt", encoding="utf-8") as f:
+                kept = json.load(f)
+        except (OSError, ValueError, EOFError):
+            return None
+        return kept["results"], kept["writes"]
+
+    def save(self, records: list[dict], writes: list[dict]) -> None:
+        keys = {c.key for c in self.cells}
+        mine = [r for r in records if cell_key(r) in keys]
+        if len(mine) != len(keys) or any(_circumstantial(r) for r in mine):
+            return  # an interrupted run, an implementation or store missing, a timeout: read it again next time
+        writers = {c.writer.id for c in self.cells}
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for old in self.dir.glob(f"{_slug(self.base_id)}-*.json.gz"):
+            old.unlink()
+        tmp = self.path.with_suffix(".tmp")
+        with gzip.open(tmp, "wt", encoding="utf-8") as f:
+            json.dump({"base": self.base_id, "results": mine,
+                       "writes": [w for w in writes if w["writer"] in writers]}, f)
+        tmp.replace(self.path)
+
+
+def _circumstantial(rec: dict) -> bool:
+    """An outcome of this machine at this moment rather than of the libraries."""
+    return rec["outcome"] == "timeout" or (rec["outcome"] == "skipped" and " not available" in (rec.get("message") or ""))
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)
 
 
 # --- comparing --------------------------------------------------------------------------------------
@@ -304,7 +375,8 @@ def ci(opts: CiOptions) -> int:
     except NotAvailable as exc:
         print(f"zarr-conformance ci: the target {target} does not build: {exc}", file=sys.stderr)
         return 2
-    involving = (target,) + ((base_id,) if opts.baseline == "run" and base_id else ())
+    in_run = opts.baseline in ("run", "fresh")  # the released version's cells are read here (fresh: not kept ones)
+    involving = (target,) + ((base_id,) if in_run and base_id else ())
 
     def with_targets(names):  # narrowing the others never drops the target (or its baseline)
         return None if not names else tuple(dict.fromkeys([*names, *involving]))
@@ -312,6 +384,16 @@ def ci(opts: CiOptions) -> int:
     sel = Selection(matrix=str(matrix_path), profile=opts.profile, cases=opts.cases, stores=opts.stores,
                     writers=with_targets(opts.writers), readers=with_targets(opts.readers), involving=involving)
     plan = make_plan(sel)
+    cached = None
+    if in_run and base_id:
+        cache = BaselineCache(plan, target, base_id)
+        cached = cache.load() if opts.baseline == "run" else None
+        if cached:
+            print(f"the baseline ({len(cached[0])} cells of {base_id}) is kept from a run with the same inputs: "
+                  f"{cache.path.name}", file=sys.stderr)
+            plan.cells = [c for c in plan.cells if target in (c.writer.id, c.reader.id)]
+            plan.writers = [w for w in plan.writers if any(c.writer.id == w.id for c in plan.cells)]
+            plan.readers = [r for r in plan.readers if any(c.reader.id == r.id for c in plan.cells)]
     session = Session(RunOptions(selection=sel, jobs=opts.jobs, out=str(out), findings=opts.findings,
                                  quiet=opts.quiet, runner=opts.runner), plan=plan)
     try:
@@ -325,9 +407,13 @@ def ci(opts: CiOptions) -> int:
         session.close()
         session.finish()
     records, writes, _ = load_run(out)
+    if in_run and base_id and not cached:
+        cache.save(records, writes)
+    if cached:
+        records, writes = records + cached[0], writes + cached[1]
     records, writes = rejudge(records, writes, session.findings)
     baseline_writes = None
-    if opts.baseline == "run":
+    if in_run:
         baseline = [r for r in records if base_id in (r["writer"], r["reader"])] if base_id else []
         baseline_writes = writes
     elif opts.baseline == "none":

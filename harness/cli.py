@@ -115,8 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--stores", type=_csv, help="stores")
     c.add_argument("--writers", type=_csv, help="the implementations whose datasets the target reads (default: all)")
     c.add_argument("--readers", type=_csv, help="the implementations that read the target's datasets (default: all)")
-    c.add_argument("--baseline", default="run", help="results of the released version: run (read it in this run, "
-                                                     "the default), a results.jsonl[.gz], a run directory, a URL, or none")
+    c.add_argument("--baseline", default="run", help="results of the released version: run (the default: read in "
+                                                     "this run, or kept from a run with all the same inputs), fresh "
+                                                     "(read in this run), a results.jsonl[.gz], a run directory, a "
+                                                     "URL, or none")
     c.add_argument("--out", help="run directory (default: reports/<timestamp>)")
     c.add_argument("--jobs", "-j", type=int, default=None)
     c.add_argument("--runner", choices=["local", "docker"], default="local")

@@ -72,6 +72,51 @@ def test_a_new_implementation_joins_through_an_overlay(tmp_path):
             assert "transposed" in (out / "ci-summary.md").read_text()
 
 
+def test_the_baseline_is_kept_while_its_inputs_hold(tmp_path, isolated_cache):
+    """The released version's cells are read once; a second run with the same inputs reads only the
+    target's and comes to the same verdict; `fresh` reads them again; changed inputs read them again."""
+    overlay = tmp_path / "overlay.yaml"
+    fake = str(ROOT / "tests" / "fixtures" / "fake_adapter.py")
+
+    def versions(released_mode):
+        return {"implementations": {"newcomer": {
+            "language": "python", "adapter": "command", "timeout": 5, "versions": {
+                "1": {"command": ["{python}", fake, "--mode", released_mode]},
+                "2": {"command": ["{python}", fake, "--mode", "transpose"]}}}}}
+
+    def ci(name, *extra):
+        out = tmp_path / name
+        proc = run_cli("--matrix", FAKE_MATRIX, "ci", "--target", "newcomer@2", "--base", "1", "--overlay", overlay,
+                       "--out", out, "--cases", "v2/int16/zlib/edge,v3/uint16/zstd/3d", "--writers", "fake",
+                       "--readers", "fake", "--no-findings", *extra)
+        assert proc.returncode == 1, proc.stdout + proc.stderr  # the target transposes: regressions
+        read = {tuple(json.loads(line)[k] for k in ("writer", "reader")) for line in
+                (out / "results.jsonl").read_text().splitlines()}
+        return proc, json.loads((out / "ci.json").read_text()), read
+
+    def base_only(read):  # the released version's cells alone
+        return [pair for pair in read if "newcomer@2" not in pair]
+
+    overlay.write_text(yaml_text(versions("good")))
+    first, result1, read1 = ci("first")
+    assert "kept from a run" not in first.stderr
+    assert base_only(read1)
+    kept = list((isolated_cache / "ci-baselines").glob("newcomer_1-*.json.gz"))
+    assert len(kept) == 1
+    second, result2, read2 = ci("second")
+    assert "the baseline (6 cells of newcomer@1) is kept from a run with the same inputs" in second.stderr
+    assert not base_only(read2)  # only the target's cells were read
+    assert result2["regressions"] == result1["regressions"] and result2["cells"] == result1["cells"]
+    assert result1["regressions"]
+    third, _, read3 = ci("fresh", "--baseline", "fresh")
+    assert "kept from a run" not in third.stderr and base_only(read3)
+    # The released version's adapter changed (its command): read again, and only the newest is kept.
+    overlay.write_text(yaml_text(versions("lenient")))
+    fourth, _, read4 = ci("changed")
+    assert "kept from a run" not in fourth.stderr and base_only(read4)
+    assert len(list((isolated_cache / "ci-baselines").glob("newcomer_1-*.json.gz"))) == 1
+
+
 # --- real libraries --------------------------------------------------------------------------------
 
 def _sh(cmd, **kw):
