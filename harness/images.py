@@ -49,6 +49,7 @@ LABEL = "org.zarr-conformance"
 L_IMPL, L_INPUTS, L_DEBIAN, L_KIND = (f"{LABEL}.impl", f"{LABEL}.inputs", f"{LABEL}.debian-packages", f"{LABEL}.kind")
 L_NEEDS = f"{LABEL}.needs-debian"  # in a Dockerfile: Debian packages an adapter loads at run time (dlopen)
 LAYOUT = "3"  # the staged layout below; a change rebuilds every image
+SHARED_NODE_DOCKERFILE = ROOT / "readers" / "js-protocol" / "Dockerfile"
 TRUST_STORE = "/etc/ssl/certs/ca-certificates.crt"
 
 BASE_SUITE = "bookworm"
@@ -374,6 +375,8 @@ def image_spec(iv: ImplVersion) -> ImageSpec:
         kind = "java"
     else:
         kind = "native"
+    if not dockerfile.exists() and kind == "node":
+        dockerfile = SHARED_NODE_DOCKERFILE  # the JavaScript adapters differ only in their directory
     if not dockerfile.exists():
         raise NotAvailable(f"no image recipe: {dockerfile.relative_to(ROOT)} is missing (docs/containers.md)")
     return ImageSpec(iv, kind, dockerfile, command[0], mapping)
