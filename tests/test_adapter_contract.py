@@ -13,7 +13,7 @@ import pytest
 from harness.cases import catalogue
 from harness.matrix import load_matrix
 from harness.reference import ReferenceStore
-from conftest import started_worker, write_case
+from conftest import WRITTEN_BY, started_worker, write_case
 
 pytestmark = pytest.mark.adapters
 
@@ -35,9 +35,8 @@ ROUND_TRIP = {
     "netcdf-c": "v2/int16/raw/edge",
     "gdal": "v2/int16/zlib/edge",
 }
-# A library that only reads: the round-trip dataset is written by another implementation, and its
-# own write must be answered "unsupported" with the reason.
-WRITTEN_BY = {"zarr-js-freeman": "zarr-js@0.6.3"}
+# A library that only reads (conftest.WRITTEN_BY): the round-trip dataset is written by another
+# implementation, and its own write must be answered "unsupported" with the reason.
 IMPLS = load_matrix().impl_versions()
 
 
