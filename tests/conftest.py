@@ -77,6 +77,10 @@ def started_worker(iv):
     w.stop()
 
 
+# A library that only reads -> the implementation that writes the datasets its tests read.
+WRITTEN_BY = {"zarr-js-freeman": "zarr-js@0.6.3"}
+
+
 def write_case(worker, case, tmp_path, name="ds"):
     """Ask a worker to write a catalogue case into tmp_path/name: (response, target, references)."""
     from harness.reference import ReferenceStore

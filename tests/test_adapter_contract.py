@@ -5,6 +5,7 @@ one-shot CLI on the same code path. Language-specific checks live in test_lang_*
 An adapter is skipped only when its toolchain is absent (with the reason)."""
 
 import json
+import shutil
 import subprocess
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from harness.cases import catalogue
 from harness.matrix import load_matrix
 from harness.reference import ReferenceStore
-from conftest import started_worker, write_case
+from conftest import WRITTEN_BY, started_worker, write_case
 
 pytestmark = pytest.mark.adapters
 
@@ -27,12 +28,15 @@ ROUND_TRIP = {
     "netcdf4-python": "v2/int16/zlib/edge",
     "zarrita-js": "v3/int16/zstd/sparse",
     "zarr-js": "v2/int16/zlib/sparse",
+    "zarr-js-freeman": "v2/int16/zlib/sparse",
     "zarrs": "v3/int16/shard-16x14",
     "zarr-java": "v2/int16/zlib/edge",
     "jzarr": "v2/int16/zlib/edge",
     "netcdf-c": "v2/int16/raw/edge",
     "gdal": "v2/int16/zlib/edge",
 }
+# A library that only reads (conftest.WRITTEN_BY): the round-trip dataset is written by another
+# implementation, and its own write must be answered "unsupported" with the reason.
 IMPLS = load_matrix().impl_versions()
 
 
@@ -61,10 +65,29 @@ def test_hello_reports_the_real_version(worker):
         assert h["version"] == v.removesuffix(".post1") or h["version"] == v
 
 
+def _write_round_trip(worker, case, tmp_path):
+    """(target, references) of the round-trip dataset, written by the worker, or by the
+    implementation of WRITTEN_BY for a reader-only library (whose own write says unsupported)."""
+    if worker.impl.name not in WRITTEN_BY:
+        w, target, refs = write_case(worker, case, tmp_path)
+        assert w["status"] == "ok", w
+        return target, refs
+    assert "write" not in worker.hello["verbs"]
+    w, _, _ = write_case(worker, case, tmp_path, name="own")
+    assert w["status"] == "unsupported" and w["error"], w
+    writer = next(iv for iv in IMPLS if iv.id == WRITTEN_BY[worker.impl.name])
+    gen = started_worker(writer)
+    try:
+        w, target, refs = write_case(next(gen), case, tmp_path)
+    finally:
+        gen.close()
+    assert w["status"] == "ok", w
+    return target, refs
+
+
 def test_write_then_read_back(worker, tmp_path):
     case = round_trip_case(worker.impl)
-    w, target, refs = write_case(worker, case, tmp_path)
-    assert w["status"] == "ok", w
+    target, refs = _write_round_trip(worker, case, tmp_path)
     r = worker.request({"op": "read", "format": case.format, "path": case.path, "target": target,
                         "dump": str(tmp_path / "dump.bin")})
     assert r["status"] == "ok", r
@@ -95,7 +118,12 @@ def test_one_shot_cli(worker, tmp_path):
     assert json.loads(h.stdout)["version"] == worker.hello["version"]
     w = subprocess.run([*cmd, "write", "--case-json", f"@{tmp_path / 'case.json'}", "--data", str(refs.ensure(case)),
                         "--target-json", target], capture_output=True, text=True, timeout=120)
-    assert json.loads(w.stdout)["status"] == "ok", w.stdout + w.stderr
+    if worker.impl.name in WRITTEN_BY:
+        assert json.loads(w.stdout)["status"] == "unsupported" and w.returncode == 1, w.stdout + w.stderr
+        _write_round_trip(worker, case, tmp_path / "other")
+        shutil.copytree(tmp_path / "other" / "ds", tmp_path / "ds")
+    else:
+        assert json.loads(w.stdout)["status"] == "ok", w.stdout + w.stderr
     r = subprocess.run([*cmd, "read", "--target-json", target, "--path", case.path, "--format", case.format],
                        capture_output=True, text=True, timeout=120)
     assert json.loads(r.stdout)["hash"] == refs.hash(case), r.stdout + r.stderr

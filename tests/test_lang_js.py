@@ -1,7 +1,8 @@
 """The JavaScript adapters (zarrita.js, zarr.js) at the protocol level: built with `npm ci`
 from their committed package-lock.json, hello with the real library version, write then
 read back a small case, requests they cannot serve answered (not a crash), exact JSON
-integers, and the one-shot CLI. Skipped only when node or npm is not installed."""
+integers, and the one-shot CLI; zarr-js (npm zarr-js, freeman-lab), a reader only, on datasets
+the other two write and on small ones made here. Skipped only when node or npm is not installed."""
 
 import json
 import shutil
@@ -169,6 +170,173 @@ def test_reproducer_template_says_ok_then_defect(worker, tmp_path):
     assert ok.returncode == 0 and "OK:" in ok.stdout, ok.stdout + ok.stderr
     # Lie about a value the script checks: the library still reads the dataset, the check must fail.
     expected = json.loads((bundle / "expected.json").read_text())
+    expected["checks"][0]["value"] += 1
+    (bundle / "expected.json").write_text(json.dumps(expected))
+    bad = subprocess.run(["bash", str(bundle / "run.sh")], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "DEFECT:" in bad.stdout and "<- differs" in bad.stdout, bad.stdout + bad.stderr
+
+
+# --- zarr-js (npm zarr-js, freeman-lab): a reader only -------------------------------------------
+
+FREEMAN = [iv for iv in load_matrix().impl_versions() if iv.name == "zarr-js-freeman"]
+
+
+def _started(iv_id):
+    missing = [tool for tool in ("node", "npm") if not shutil.which(tool)]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed (the JavaScript adapters need Node.js and npm)")
+    return started_worker(next(iv for iv in load_matrix().impl_versions() if iv.id == iv_id))
+
+
+@pytest.fixture(scope="module")
+def freeman():
+    yield from _started(FREEMAN[0].id)
+
+
+@pytest.fixture(scope="module")
+def zarr_js_writer():
+    yield from _started("zarr-js@0.6.3")
+
+
+@pytest.fixture(scope="module")
+def zarrita_writer():
+    yield from _started("zarrita-js@0.7.5")
+
+
+def _hash(values):
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(values.astype(values.dtype.newbyteorder("<")).tobytes()).hexdigest()
+
+
+def _v3_gzip_array(root, values, chunks):
+    """A v3 array in the pre-final form zarr-js decodes (codecs [gzip], no bytes codec), chunk by
+    chunk, edge chunks whole as v3 stores them."""
+    import gzip
+
+    import numpy as np
+
+    root.mkdir(parents=True)
+    meta = {"zarr_format": 3, "node_type": "array", "shape": list(values.shape), "data_type": "int16",
+            "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(chunks)}},
+            "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+            "fill_value": 0, "codecs": [{"name": "gzip", "configuration": {"level": 1}}], "attributes": {}}
+    (root / "zarr.json").write_text(json.dumps(meta))
+    grid = [-(-s // c) for s, c in zip(values.shape, chunks)]
+    for idx in np.ndindex(*grid):
+        block = np.zeros(chunks, dtype="<i2")
+        part = values[tuple(slice(i * c, (i + 1) * c) for i, c in zip(idx, chunks))]
+        block[tuple(slice(0, n) for n in part.shape)] = part
+        path = root / "c" / "/".join(map(str, idx))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(gzip.compress(block.tobytes()))
+
+
+def _v2_raw_array(root, meta, chunks):
+    """A v2 array without a compressor: .zarray and the given chunk files (key -> element bytes)."""
+    root.mkdir(parents=True)
+    (root / ".zarray").write_text(json.dumps({"zarr_format": 2, "compressor": None, "filters": None, "order": "C",
+                                              "dimension_separator": ".", **meta}))
+    for key, raw in chunks.items():
+        (root / key).write_bytes(raw)
+
+
+def test_zarr_js_freeman_hello_says_it_only_reads(freeman, tmp_path):
+    h = freeman.hello
+    assert h["impl"] == "zarr-js-freeman" and h["language"] == "javascript" and h["verbs"] == ["read"]
+    assert h["version"] == FREEMAN[0].version == "3.3.0"  # from the installed zarr-js package.json
+    assert h["components"]["fflate"] and h["components"]["node"]
+    case = catalogue()["v2/int16/zlib/edge"]
+    refs = ReferenceStore(tmp_path / "ref")
+    w = freeman.request({"op": "write", "id": "w", "case": case.to_json(), "data": str(refs.ensure(case)),
+                         "target": {"kind": "local", "path": str(tmp_path / "ds")}})
+    assert w["status"] == "unsupported" and "reader only" in w["error"], w
+    assert not (tmp_path / "ds").exists()
+
+
+def test_zarr_js_freeman_assembles_v3_chunks_it_can_decode(freeman, tmp_path):
+    """zarr-js's v3 API is open() and get(chunk): the adapter reads every chunk and copies the part
+    inside the array (edge chunks are whole chunks). On the pre-final form zarr-js decodes, the
+    array comes out right, edges included."""
+    import numpy as np
+
+    values = (np.arange(5 * 7, dtype="<i2").reshape(5, 7) * 37 - 500).astype("<i2")
+    _v3_gzip_array(tmp_path / "a", values, (2, 3))
+    r = freeman.request({"op": "read", "id": "r", "format": "zarr3", "path": "a",
+                         "target": {"kind": "local", "path": str(tmp_path)}})
+    assert r["status"] == "ok", r
+    assert (r["shape"], r["dtype"], r["fill_value"], r["hash"]) == ([5, 7], "int16", 0, _hash(values))
+
+
+def test_zarr_js_freeman_error_thrown_outside_the_callback_is_the_reads_error(freeman, zarrita_writer, tmp_path):
+    """zarr-js throws its decoding errors inside its request promise, so the callback never comes: the
+    adapter answers the read with that error at once (not a timeout), and the next read is not
+    blamed for anything the failed one left running."""
+    import numpy as np
+
+    case = catalogue()["v3/int16/zstd/sparse"]
+    w, target, _ = write_case(zarrita_writer, case, tmp_path)
+    assert w["status"] == "ok", w
+    r = freeman.request({"op": "read", "id": "r", "format": "zarr3", "path": case.path, "target": target})
+    assert r["status"] == "error", r
+    assert r["error"].startswith("UnhandledRejection:") and "ReferenceError: compressor is not defined" in r["error"], r
+    values = np.arange(4 * 6, dtype="<i2").reshape(4, 6)
+    _v3_gzip_array(tmp_path / "ok", values, (2, 3))
+    r = freeman.request({"op": "read", "id": "r2", "format": "zarr3", "path": "ok",
+                         "target": {"kind": "local", "path": str(tmp_path)}})
+    assert r["status"] == "ok" and r["hash"] == _hash(values), r
+    assert freeman.alive()
+
+
+def test_zarr_js_freeman_codecs_it_lacks_are_unsupported(freeman, zarr_js_writer, tmp_path):
+    case = catalogue()["v2/int32/blosc-lz4-shuffle/3d"]
+    w, target, _ = write_case(zarr_js_writer, case, tmp_path)
+    assert w["status"] == "ok", w
+    r = freeman.request({"op": "read", "id": "r", "format": "zarr2", "path": case.path, "target": target})
+    assert r["status"] == "unsupported" and "compressor blosc is not supported" in r["error"], r
+
+
+def test_zarr_js_freeman_plain_array_results(freeman, tmp_path):
+    """Where zarr-js returns a plain JS Array (bool arrays; an array whose first chunk is missing), its
+    elements are converted only when they are of the array's JS type: the string "NaN" that a "NaN"
+    fill value becomes in zarr-js is reported, not turned into a number."""
+    import numpy as np
+
+    flags = (np.arange(4 * 6).reshape(4, 6) % 3 == 0)
+    chunk = lambda a: np.ascontiguousarray(a).tobytes()  # noqa: E731
+    _v2_raw_array(tmp_path / "b", {"shape": [4, 6], "chunks": [2, 3], "dtype": "|b1", "fill_value": False},
+                  {f"{i}.{j}": chunk(flags[2 * i:2 * i + 2, 3 * j:3 * j + 3].astype("u1")) for i in (0, 1) for j in (0, 1)})
+    r = freeman.request({"op": "read", "id": "r", "format": "zarr2", "path": "b",
+                         "target": {"kind": "local", "path": str(tmp_path)}})
+    assert r["status"] == "ok" and r["dtype"] == "bool" and r["hash"] == _hash(flags.astype("u1")), r
+    ones = np.full((2, 3), 1.5, dtype="<f8")
+    _v2_raw_array(tmp_path / "f", {"shape": [4, 3], "chunks": [2, 3], "dtype": "<f8", "fill_value": "NaN"},
+                  {"1.0": chunk(ones)})
+    r = freeman.request({"op": "read", "id": "r", "format": "zarr2", "path": "f",
+                         "target": {"kind": "local", "path": str(tmp_path)}})
+    assert r["status"] == "error" and r["error"].startswith("ResultError:") and '"NaN" (string)' in r["error"], r
+
+
+def test_zarr_js_freeman_reproducer_says_ok_then_defect(freeman, zarr_js_writer, tmp_path):
+    """Its reproducer template reads a dataset with zarr-js alone: OK on a v2 array it reads right
+    (missing chunks included), DEFECT once a checked value is changed."""
+    from harness.repro import _expand, _render, _write_run_sh, check_points, repro_spec
+
+    case = catalogue()["v2/int16/zlib/sparse"]
+    w, _, _ = write_case(zarr_js_writer, case, tmp_path)
+    assert w["status"] == "ok", w
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tmp_path / "ds", bundle / "dataset")
+    expected = {"format": case.format, "path": case.path, "shape": list(case.shape), "dtype": case.dtype,
+                "fill_value": case.fill_value, "attributes": case.attributes, "checks": check_points(case, "")}
+    (bundle / "expected.json").write_text(json.dumps(expected))
+    template, cmd, env = repro_spec(freeman.impl)
+    reader = {"id": freeman.impl.id, "version": freeman.impl.version, "components": freeman.hello["components"]}
+    _render(template, bundle, {"expected": expected, "case": case.to_json(), "array_path": case.path,
+                               "format": case.format, "reader": reader, "writer": reader, "finding": None})
+    _write_run_sh(bundle, [_expand(c, freeman.impl, bundle) for c in cmd], env)
+    ok = subprocess.run(["bash", str(bundle / "run.sh")], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "OK:" in ok.stdout, ok.stdout + ok.stderr
     expected["checks"][0]["value"] += 1
     (bundle / "expected.json").write_text(json.dumps(expected))
     bad = subprocess.run(["bash", str(bundle / "run.sh")], capture_output=True, text=True, timeout=120)

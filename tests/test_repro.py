@@ -15,7 +15,7 @@ from harness.matrix import load_matrix
 from harness import repro as repro_module
 from harness.repro import build_bundle, check_points, execute_bundle, repro_spec
 
-from conftest import FAKE_MATRIX, finding, run_cli, started_worker, write_case
+from conftest import FAKE_MATRIX, WRITTEN_BY, finding, run_cli, started_worker, write_case
 
 # The first of these cases that the implementation writes is the dataset of its reproducer.
 CANDIDATES = ["v3/int16/zstd/edge", "v2/int16/zlib/edge", "v2/int16/raw/edge", "n5/int16/gzip/sparse"]
@@ -44,17 +44,23 @@ def _written(worker, tmp_path):
 def test_reproducer_says_ok_then_defect(iv, tmp_path, monkeypatch):
     gen = started_worker(iv)
     worker = next(gen)
+    components = worker.hello.get("components", {})
+    # A reader-only library reproduces on a dataset another implementation wrote.
+    writer = next(w for w in load_matrix().impl_versions() if w.id == WRITTEN_BY[iv.name]) if iv.name in WRITTEN_BY else iv
+    if writer is not iv:
+        gen.close()
+        gen = started_worker(writer)
+        worker = next(gen)
     try:
         case, path = _written(worker, tmp_path)
-        components = worker.hello.get("components", {})
     finally:
         gen.close()
     key = f"test/{iv.id}"
     shutil.copytree(path, cache_root() / "datasets" / key)
-    rec = {"writer": iv.id, "reader": iv.id, "case": case.id, "store": "local", "access": "signed",
+    rec = {"writer": writer.id, "reader": iv.id, "case": case.id, "store": "local", "access": "signed",
            "outcome": "mismatch", "message": "", "diagnosis": "", "reader_version": iv.version,
-           "writer_version": iv.version}
-    writes = [{"writer": iv.id, "case": case.id, "dataset": key}]
+           "writer_version": writer.version}
+    writes = [{"writer": writer.id, "case": case.id, "dataset": key}]
     info = {"implementations": {iv.id: {"components": components}}}
     build_bundle(rec, writes, info, Findings([]), tmp_path / "ok")
     code, text = execute_bundle(tmp_path / "ok")

@@ -2,8 +2,9 @@
 // persistent JSON-lines loop, the one-shot CLI, canonical bytes, hashes and the JSON
 // forms of fill values. A backend only knows its library (read, write, version).
 //
-// The same file is in readers/zarrita-js/src and readers/zarr-js/src (each adapter is a
-// self-contained npm package, built from its own directory).
+// The package zc-protocol, shared by readers/zarrita-js, readers/zarr-js and
+// readers/zarr-js-freeman (each a self-contained npm package that depends on it as
+// file:../js-protocol, built from its own directory).
 //
 // JSON: requests are parsed with parseJSON, which keeps integers beyond 2^53 exact (as
 // BigInt); responses are written with stringifyJSON, which writes BigInt as exact
@@ -368,7 +369,10 @@ export class Adapter {
 			if (op !== "read" && op !== "write") {
 				return { id, status: "error", error: `BadRequest: unknown op ${JSON.stringify(op ?? null)}` };
 			}
-			if (!this.backend.verbs.includes(op)) return { id, status: "unsupported", error: `this adapter does not ${op}` };
+			if (!this.backend.verbs.includes(op)) {
+				// A backend may say why its library lacks the verb (a reader-only library, say).
+				return { id, status: "unsupported", error: this.backend.lacks?.[op] ?? `this adapter does not ${op}` };
+			}
 			const need = op === "write" ? ["case", "data", "target"] : ["target"];
 			const missing = need.filter((k) => !(k in req));
 			if (missing.length) return { id, status: "error", error: `BadRequest: missing ${missing.join(", ")}` };
