@@ -8,6 +8,7 @@ import pytest
 from harness.matrix import ConfigError, load_matrix
 from harness.plan import PlannedCell, Selection, access_applies, has_stored_chunk, make_plan
 from harness.cases import catalogue
+from harness.findings import Findings
 from harness.results import load_jsonl
 from conftest import FAKE_MATRIX, ROOT, run_cli
 
@@ -155,13 +156,20 @@ def test_the_stores_of_a_version_are_validated(tmp_path):
 
 
 def test_a_matrix_version_names_the_release_its_handshake_reports():
-    """A packaging or a code path of a release ("2.13.6-debian") is the release to the findings' version
-    ranges: the plan predicts by it."""
+    """A packaging or a code path of a release ("2.13.6-debian", "3.4.2-obstore") is the release to the
+    findings' version ranges: the plan predicts by it."""
     m = load_matrix()
     by_id = {iv.id: iv for iv in m.impl_versions()}
     assert by_id["zarr-python@2.13.6-debian"].release == "2.13.6"
+    assert by_id["zarr-python@3.4.2-obstore"].release == "3.4.2"
     assert by_id["netcdf4-python@1.7.5.1.post1"].release == "1.7.5.1.post1"
     plan = make_plan(Selection(profile="default", writers=("zarr-python@3.4.2",), readers=("zarr-python@2.13.6-debian",),
                                cases=("v3/int16/zstd/edge",), stores=("local",)))
     (cell,) = plan.cells
     assert cell.facts().reader_version == "2.13.6"
+    # the obstore code path of 3.4.2 reads no local disk: the default profile's one cell of it is on S3
+    plan = make_plan(Selection(profile="default", writers=("zarr-python@3.4.2",), readers=("zarr-python@3.4.2-obstore",),
+                               cases=("n5/int16/raw/edge",)))
+    (cell,) = plan.cells
+    assert cell.store == "s3-moto" and cell.facts().reader_version == "3.4.2"
+    assert [f.id for f in plan.predicted(cell, Findings.load(ROOT / "findings", set(m.implementations)))] == ["zarr-python-3-no-n5"]
