@@ -62,7 +62,16 @@ def implementations_md(matrix_path=None) -> str:
                            for fmt, c in sorted(s.items())) if s else "not yet run"
         adapter = f"python `{iv.spec.backend}`" if iv.impl.adapter == "python" else "command"
         lines.append(f"| {iv.id} | {iv.impl.language} | {adapter} | {', '.join(h.get('verbs', [])) or '?'} | "
-                     f"{h.get('version', '?')} | {writes} | {iv.impl.description} |")
+                     f"{h.get('version', '?')} | {writes} | {iv.description} |")
+    limited = [iv for iv in m.impl_versions() if iv.spec.stores is not None]
+    if limited:
+        lines += ["", "## Versions limited to some stores", "",
+                  "These read only from the stores listed (`stores:` of the version in matrix.yaml), and write only",
+                  "into them: on disk (then published to every store) only with `local` listed, natively",
+                  "(`--write-mode native`) into the S3 stores listed. Their other cells are not in the matrix.", "",
+                  "| implementation | stores | written on disk |", "|---|---|---|"]
+        for iv in limited:
+            lines.append(f"| {iv.id} | {', '.join(iv.spec.stores)} | {'yes' if iv.uses_store('local') else 'no'} |")
     gone = m.unavailable()
     if gone:
         lines += ["", "## Not available here", "", "| implementation | language | why |", "|---|---|---|"]

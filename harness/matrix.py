@@ -151,6 +151,23 @@ class VersionSpec(_Strict):
                                                        "packages (installed with apt-get), run with Debian's "
                                                        "/usr/bin/python3 and its dist-packages; the lock file "
                                                        "lists only the PyPI packages Debian does not have")
+    description: str = Field("", description="what sets this version apart from the implementation's others "
+                                               "(a packaging, a code path), shown after its description")
+    stores: list[str] | None = Field(None, description="only these stores (names of `stores:`): as a reader it "
+                                                       "reads from these alone; as a writer it writes only into "
+                                                       "these: `local` for the datasets written on disk (then "
+                                                       "published to every store), an S3 store for native writes "
+                                                       "(default: every store)")
+
+    @field_validator("stores")
+    @classmethod
+    def _some_stores(cls, v):
+        if v is not None:
+            if not v:
+                raise ValueError("stores: name at least one store (or leave the key out: every store)")
+            if len(set(v)) != len(v):
+                raise ValueError(f"stores: a store is named twice in {v}")
+        return v
 
     @field_validator("debian")
     @classmethod
@@ -244,6 +261,12 @@ class Matrix(_Strict):
             for s in prof.stores or []:
                 if s not in self.stores:
                     raise ValueError(f"profiles.{pname}.stores: unknown store {s!r}" + did_you_mean(s, self.stores))
+        for iname, impl in self.implementations.items():
+            for ver, spec in impl.versions.items():
+                for s in spec.stores or []:
+                    if s not in self.stores:
+                        raise ValueError(f"implementations.{iname}.versions.{ver}.stores: unknown store {s!r}"
+                                         + did_you_mean(s, self.stores))
         return self
 
     # --- derived -------------------------------------------------------------
@@ -275,6 +298,11 @@ class Matrix(_Strict):
         return chosen
 
 
+def release_of(version: str) -> str:
+    """A matrix version without a trailing "-name" of letters (a packaging, a code path of the release)."""
+    return re.sub(r"-[a-z]+$", "", version)
+
+
 class ImplVersion:
     """One implementation at one version: a writer and/or reader of the matrix."""
 
@@ -288,6 +316,20 @@ class ImplVersion:
     @property
     def timeout(self) -> float:
         return self.spec.timeout or self.impl.timeout
+
+    @property
+    def description(self) -> str:
+        return "; ".join(d for d in (self.impl.description, self.spec.description) if d)
+
+    @property
+    def release(self) -> str:
+        """The library's release this matrix version names: the version without the name of a packaging or
+        a code path ("2.13.6-debian", "3.4.2-obstore": 2.13.6, 3.4.2); what its handshake reports."""
+        return release_of(self.version)
+
+    def uses_store(self, store: str) -> bool:
+        """Whether this version reads from (or writes into) the store: its `stores:`, by default every one."""
+        return self.spec.stores is None or store in self.spec.stores
 
     def __repr__(self) -> str:
         return f"ImplVersion({self.id})"

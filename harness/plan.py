@@ -10,6 +10,14 @@ Which access modes read which cases is decided here from the case alone:
 every case is read `signed`; the other modes read the store-sensitive cases
 (sparse arrays, shards, '/' separators, keys that need escaping), and
 `forbidden-chunk` only those with at least one stored chunk to deny.
+
+A version limited to some stores (`stores:` in matrix.yaml, e.g. a code path
+of a library that only reaches remote stores) has cells only there: as a
+reader, for the stores it names; as a writer, datasets written on disk only
+when it names `local`, and native writes only into the S3 stores it names.
+Those other cells are not part of the matrix (as an access mode that does not
+apply to a case), so they are left out, not skipped; naming such a version
+for a run in which it has no cell at all is a usage error that says why.
 """
 
 from __future__ import annotations
@@ -69,7 +77,7 @@ class PlannedCell:
         return CellFacts(writer=self.writer.id, reader=self.reader.id, case=self.case.id, format=self.case.format,
                          dtype=self.case.dtype, features=self.case.features, store=self.store_column,
                          access=self.access, write_mode="native" if self.native else "local",
-                         writer_version=self.writer.version, reader_version=self.reader.version)
+                         writer_version=self.writer.release, reader_version=self.reader.release)
 
 
 @dataclass
@@ -91,12 +99,18 @@ class Plan:
         return list(seen.values())
 
     def writes(self) -> list[tuple[ImplVersion, Case]]:
-        return [(w, c) for w in self.writers for c in self.cases]
+        """The datasets written on disk (then published to every store)."""
+        return [(w, c) for w in self.writers if w.uses_store("local") for c in self.cases]
 
     def native_stores(self) -> list[str]:
         if self.write_mode != "native":
             return []
         return [s for s in self.stores if self.matrix.stores[s].kind.startswith("s3-")]
+
+    def native_writes(self) -> list[tuple[ImplVersion, Case, str]]:
+        """The datasets writers write straight into an S3 store (native write mode)."""
+        return [(w, c, s) for s in self.native_stores() for w in self.writers if w.uses_store(s)
+                for c in self.cases]
 
     def predicted(self, cell: PlannedCell, findings: Findings) -> list[Finding]:
         """The findings about a cell (by the matrix's versions: the real ones are known once adapters start)."""
@@ -146,6 +160,7 @@ def make_plan(sel: Selection) -> Plan:
             raise ConfigError(f"unknown target {target!r}" + did_you_mean(target, [iv.id for iv in m.impl_versions()]))
     plan = Plan(m, pname, cases, writers, readers, stores, sel.write_mode)
     plan.cells = _cells(plan)
+    _drop_store_limited(plan, sel)
     if sel.involving:
         # Both directions: everyone reading what the target writes, the target reading everyone's,
         # and its own round trip.
@@ -159,10 +174,41 @@ def _cells(plan: Plan) -> list[PlannedCell]:
     out = []
     for w in plan.writers:
         for case in plan.cases:
-            for store, modes in plan.stores.items():
-                for access in modes:
-                    if access_applies(case, access):
-                        out += [PlannedCell(w, case, store, access, r) for r in plan.readers]
+            if w.uses_store("local"):
+                for store, modes in plan.stores.items():
+                    readers = [r for r in plan.readers if r.uses_store(store)]
+                    for access in modes:
+                        if access_applies(case, access):
+                            out += [PlannedCell(w, case, store, access, r) for r in readers]
             for store in plan.native_stores():
-                out += [PlannedCell(w, case, store, "signed", r, native=True) for r in plan.readers]
+                if w.uses_store(store):
+                    out += [PlannedCell(w, case, store, "signed", r, native=True)
+                            for r in plan.readers if r.uses_store(store)]
     return out
+
+
+def _drop_store_limited(plan: Plan, sel: Selection) -> None:
+    """Writers and readers limited to stores this run has no cell of leave the plan; one named by its id
+    on the command line (or the profile) is a usage error that says which stores it has."""
+    named = {"writer": set(sel.writers or plan.matrix.profiles[plan.profile].writers or []),
+             "reader": set(sel.readers or plan.matrix.profiles[plan.profile].readers or [])}
+    for role, ivs in (("writer", plan.writers), ("reader", plan.readers)):
+        busy = {getattr(c, role).id for c in plan.cells}
+        for iv in list(ivs):
+            if iv.spec.stores is None or iv.id in busy:
+                continue
+            if iv.id in named[role]:
+                raise ConfigError(_no_cells_why(plan, iv, role))
+            ivs.remove(iv)
+
+
+def _no_cells_why(plan: Plan, iv: ImplVersion, role: str) -> str:
+    limited = ", ".join(iv.spec.stores)
+    if role == "reader":
+        return (f"{iv.id} reads only from {limited} (its stores in matrix.yaml), and this run reads "
+                f"{', '.join(plan.stores) or 'no store'}: no cell to read; add one of its stores (--stores)")
+    native = [s for s in iv.spec.stores if plan.matrix.stores[s].kind.startswith("s3-")]
+    how = (f"; it writes natively into {', '.join(native)} (--write-mode native --stores {','.join(native)})"
+           if native else "")
+    return (f"{iv.id} writes no dataset of this run: not on disk (local is not among its stores in matrix.yaml: "
+            f"{limited}), nor natively into an S3 store of this run{how}")

@@ -128,8 +128,7 @@ class Session:
         """Every write of the plan, in parallel (cached datasets are found, not written)."""
         t0 = time.perf_counter()
         jobs = self.plan.writes()
-        native = [(w, c, self.stores.stores[s]) for s in self.plan.native_stores() if s in self.stores.stores
-                  for w, c in self.plan.writes()]
+        native = [(w, c, self.stores.stores[s]) for w, c, s in self.plan.native_writes() if s in self.stores.stores]
         bar = self.progress.phase("generate", len(jobs) + len(native))
         # Writers start as they are needed, several at a time.
 

@@ -37,7 +37,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from . import __version__
-from .matrix import ROOT, ConfigError, Implementation, Matrix, PackageRef, did_you_mean
+from .matrix import ROOT, ConfigError, Implementation, Matrix, PackageRef, did_you_mean, release_of
 
 LOCKS = ROOT / "readers" / "python" / "locks"
 USER_AGENT = f"zarr-conformance/{__version__} (versions check; https://github.com/zarr-developers/zarr-conformance)"
@@ -119,6 +119,7 @@ def same_version(kind: str, pinned: str, served: str) -> bool:
 
 
 def _loose(v: str) -> Version | None:
+    v = release_of(v)  # a matrix version of a code path of a release ("3.4.2-obstore") pins the release
     try:
         return Version(debian_upstream(v) if re.search(r"[:+]|-\d", v) else v.lstrip("v"))
     except InvalidVersion:

@@ -25,6 +25,7 @@ ALL_GCS = {("gcs", m) for m in GCS_MODES}
 ALL_AZURE = {("azure", m) for m in AZURE_MODES}
 READERS = {
     "zarr-python@3.4.2": {},
+    "zarr-python@3.4.2-obstore": {},
     "zarr-python@3.1.6": {},
     "zarr-python@2.18.7": {},
     "zarrs-python@0.2.3": {},

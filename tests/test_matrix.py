@@ -46,6 +46,9 @@ def test_good_matrix(tmp_path):
     (("kind: local", "kind: ftp"), ["stores.local.kind", "ftp"]),
     (("stores: [local]", "stores: [locl]"), ["profiles.smoke.stores", "unknown store 'locl'", "did you mean 'local'"]),
     (("tier: smoke", "tier: huge"), ["profiles.smoke.tier", "huge"]),
+    (("backend: zarr3}", "backend: zarr3, stors: [local]}"), ["versions.3.1.6.stors", "did you mean 'stores'"]),
+    (("backend: zarr3}", "backend: zarr3, stores: [locl]}"),
+     ["implementations.zarr-python.versions.3.1.6.stores: unknown store 'locl'", "did you mean 'local'"]),
     (("schema: 1", "schema: 2"), ["schema"]),
     (("default_profile: smoke", "default_profile: smoky"), ["did you mean 'smoke'"]),
 ])

@@ -5,9 +5,10 @@ import sys
 
 import pytest
 
-from harness.matrix import load_matrix
+from harness.matrix import ConfigError, load_matrix
 from harness.plan import PlannedCell, Selection, access_applies, has_stored_chunk, make_plan
 from harness.cases import catalogue
+from harness.findings import Findings
 from harness.results import load_jsonl
 from conftest import FAKE_MATRIX, ROOT, run_cli
 
@@ -101,3 +102,74 @@ def test_cells_involving_one_implementation_in_both_directions():
     assert n_impls > 1 and per_case
     with pytest.raises(Exception, match="unknown target"):
         make_plan(Selection(**sel, involving=("zarrita-js@9",)))
+
+
+def test_a_version_limited_to_some_stores_has_cells_only_there():
+    """`stores:` on a version (a code path that only reaches remote stores): as a reader it reads only
+    those stores; as a writer it writes no dataset on disk without `local`, and natively only into its S3
+    stores. Its other cells are not in the plan; named for a run where it has none, it is a usage error."""
+    cases = ("v2/int16/zlib/edge", "v3/int16/zstd/sparse")
+    sel = dict(matrix=str(FAKE_MATRIX), profile="smoke", cases=cases)
+    remote = "fake-remote@1-remote"
+    plan = make_plan(Selection(**sel, stores=("local", "s3-moto", "s3-minio", "gcs"), writers=("fake",),
+                               readers=("fake", remote)))
+    limited = [c for c in plan.cells if c.reader.id == remote]
+    assert {c.store for c in limited} == {"s3-moto"}
+    assert {c.access for c in limited} == set(plan.matrix.stores["s3-moto"].access)
+    # the other reader reads every store, the limited one the same cells where it reads at all
+    full = [c for c in plan.cells if c.reader.id == "fake@good"]
+    assert {c.store for c in full} == {"local", "s3-moto", "s3-minio", "gcs"}
+    assert [c.key[:4] for c in limited] == [c.key[:4] for c in full if c.store == "s3-moto"]
+    # as a writer: nothing written on disk (it does not name local), so no cell in the local write mode
+    plan = make_plan(Selection(**sel, stores=("local", "s3-moto"), writers=("fake", "fake-remote"), readers=("fake",)))
+    assert plan.writes() == [(w, c) for w, c in plan.writes() if w.id == "fake@good"] and plan.writes()
+    assert remote not in {c.writer.id for c in plan.cells}
+    assert remote not in {iv.id for iv in plan.writers}
+    # natively it writes into its S3 stores only (s3-moto, not s3-minio), and is read there
+    plan = make_plan(Selection(**sel, stores=("local", "s3-moto", "s3-minio"), writers=("fake", remote),
+                               readers=("fake", remote), write_mode="native"))
+    native = {(w.id, s) for w, _, s in plan.native_writes()}
+    assert native == {("fake@good", "s3-moto"), ("fake@good", "s3-minio"), (remote, "s3-moto")}
+    assert {c.store_column for c in plan.cells if c.writer.id == remote} == {"s3-moto+native-write"}
+    assert {c.store_column for c in plan.cells if c.reader.id == remote} == {"s3-moto", "s3-moto+native-write"}
+    assert remote in {iv.id for iv in plan.impls()}
+    # a name selecting several versions drops the limited one quietly where it has no cell ...
+    plan = make_plan(Selection(**sel, stores=("local",), writers=("fake",), readers=("fake", "fake-remote")))
+    assert {iv.id for iv in plan.readers} == {"fake@good"}
+    # ... named by its id, it is a usage error that says where it reads and writes
+    with pytest.raises(ConfigError, match=r"fake-remote@1-remote reads only from s3-moto, http .*--stores"):
+        make_plan(Selection(**sel, stores=("local",), writers=("fake",), readers=(remote,)))
+    with pytest.raises(ConfigError, match=r"writes no dataset of this run: not on disk .*s3-moto, http.*--write-mode native --stores s3-moto"):
+        make_plan(Selection(**sel, stores=("local", "s3-moto"), writers=(remote,), readers=("fake",)))
+
+
+def test_the_stores_of_a_version_are_validated(tmp_path):
+    text = FAKE_MATRIX.read_text().replace("stores: [s3-moto, http]", "stores: [s3-motto, http]")
+    bad = tmp_path / "matrix.yaml"
+    bad.write_text(text)
+    with pytest.raises(ConfigError, match=r"implementations\.fake-remote\.versions\.1-remote\.stores: unknown store "
+                                          r"'s3-motto' \(did you mean 's3-moto'\?\)"):
+        load_matrix(bad)
+    bad.write_text(FAKE_MATRIX.read_text().replace("stores: [s3-moto, http]", "stores: []"))
+    with pytest.raises(ConfigError, match="name at least one store"):
+        load_matrix(bad)
+
+
+def test_a_matrix_version_names_the_release_its_handshake_reports():
+    """A packaging or a code path of a release ("2.13.6-debian", "3.4.2-obstore") is the release to the
+    findings' version ranges: the plan predicts by it."""
+    m = load_matrix()
+    by_id = {iv.id: iv for iv in m.impl_versions()}
+    assert by_id["zarr-python@2.13.6-debian"].release == "2.13.6"
+    assert by_id["zarr-python@3.4.2-obstore"].release == "3.4.2"
+    assert by_id["netcdf4-python@1.7.5.1.post1"].release == "1.7.5.1.post1"
+    plan = make_plan(Selection(profile="default", writers=("zarr-python@3.4.2",), readers=("zarr-python@2.13.6-debian",),
+                               cases=("v3/int16/zstd/edge",), stores=("local",)))
+    (cell,) = plan.cells
+    assert cell.facts().reader_version == "2.13.6"
+    # the obstore code path of 3.4.2 reads no local disk: the default profile's one cell of it is on S3
+    plan = make_plan(Selection(profile="default", writers=("zarr-python@3.4.2",), readers=("zarr-python@3.4.2-obstore",),
+                               cases=("n5/int16/raw/edge",)))
+    (cell,) = plan.cells
+    assert cell.store == "s3-moto" and cell.facts().reader_version == "3.4.2"
+    assert [f.id for f in plan.predicted(cell, Findings.load(ROOT / "findings", set(m.implementations)))] == ["zarr-python-3-no-n5"]

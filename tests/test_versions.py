@@ -248,6 +248,21 @@ def test_unavailable_implementations_are_asked_again_and_never_gate(registry, tm
     assert rows["github.com/TuSKan/go-zarr"]["status"] == "served-now"
 
 
+def test_a_code_path_of_a_release_pins_the_release(registry, tmp_path, capsys, monkeypatch):
+    """"3.4.2-obstore" (zarr-python 3.4.2 over another store) is release 3.4.2: current, and its lock
+    agreeing with it; a lock of another release is a disagreement."""
+    locks = tmp_path / "locks"
+    locks.mkdir()
+    (locks / "zarr-python-3.4.2-obstore.txt").write_text("obstore==0.12.1\nzarr==3.4.2\n")
+    monkeypatch.setattr(V, "LOCKS", locks)
+    assert V.same_version("pypi", "3.4.2-obstore", "3.4.2") and not V.same_version("pypi", "3.4.2-obstore", "3.4.1")
+    m = _zarr(tmp_path, "3.4.2-obstore", "3.1.6")
+    code, out = _run(capsys, "--matrix", m, "versions", "--retries", "0")
+    assert code == 0 and "nothing lags" in out and "the lock pins" not in out, out
+    (locks / "zarr-python-3.4.2-obstore.txt").write_text("obstore==0.12.1\nzarr==3.4.1\n")
+    code, out = _run(capsys, "--matrix", m, "versions", "--retries", "0")
+    assert "zarr-python@3.4.2-obstore: the lock pins zarr 3.4.1" in out, out
+
 # --- components: pins from the adapters' lock files -----------------------------------------------
 
 def test_components_are_pinned_by_the_lock_files(registry, tmp_path, capsys, monkeypatch):

@@ -25,6 +25,7 @@ import json
 
 from ..protocol import Unsupported
 from .zarr3 import COMPONENTS, Zarr3Backend, component_versions
+from .zarr3_obstore import obstore_azure, obstore_s3
 
 # zarrs-python's exception classes that mean "zarrs cannot do this".
 UNSUPPORTED_ERRORS = ("UnsupportedDataTypeError", "UnsupportedMetadataError", "FillValueNoneError")
@@ -71,19 +72,9 @@ class ZarrsBackend(Zarr3Backend):
             return self._azure(target, read_only)
         if kind != "s3":
             return super().store(target, read_only)
-        from obstore.store import S3Store
         from zarr.storage import ObjectStore
 
-        config = {"endpoint": target["endpoint"], "region": target.get("region") or "us-east-1",
-                  "virtual_hosted_style_request": False}
-        if target.get("anonymous"):
-            config["skip_signature"] = True
-        else:
-            config["access_key_id"] = target["access_key_id"]
-            config["secret_access_key"] = target["secret_access_key"]
-        s3 = S3Store(target["bucket"], prefix=target.get("key", "").strip("/") or None, config=config,
-                     client_options={"allow_http": True})
-        return ObjectStore(s3, read_only=read_only)
+        return ObjectStore(obstore_s3(target), read_only=read_only)
 
     def _gcs(self, target: dict, read_only: bool):
         from obstore.store import GCSStore
@@ -104,17 +95,9 @@ class ZarrsBackend(Zarr3Backend):
         return ObjectStore(gcs, read_only=read_only)
 
     def _azure(self, target: dict, read_only: bool):
-        from obstore.store import AzureStore
         from zarr.storage import ObjectStore
 
-        config = {"account_name": target["account"], "endpoint": target["endpoint"]}
-        if target.get("anonymous"):
-            config["skip_signature"] = True
-        else:
-            config["account_key"] = target["key"]
-        az = AzureStore(target["container"], prefix=target.get("prefix", "").strip("/") or None, config=config,
-                        client_options={"allow_http": True})
-        return ObjectStore(az, read_only=read_only)
+        return ObjectStore(obstore_azure(target), read_only=read_only)
 
     def check_array(self, arr) -> None:
         pipeline = arr.async_array.codec_pipeline
