@@ -117,6 +117,22 @@ def test_the_baseline_is_kept_while_its_inputs_hold(tmp_path, isolated_cache):
     assert len(list((isolated_cache / "ci-baselines").glob("newcomer_1-*.json.gz"))) == 1
 
 
+def test_only_this_machines_circumstances_keep_a_baseline_from_being_kept():
+    from harness.ci import _circumstantial
+
+    def skipped(message):
+        return _circumstantial({"outcome": "skipped", "message": message})
+
+    assert skipped("reader gdal@3.6.2 not available: adapter does not start")
+    assert skipped("no dataset: writer a@1 answered skipped: writer a@1 not available: no toolchain")
+    assert skipped("store s3-minio not available: not started")
+    assert _circumstantial({"outcome": "timeout", "message": "no answer within 60 s"})
+    # A library's own words are a verdict, not a circumstance.
+    assert not skipped("no dataset: writer zarr-python@2.13.6-debian answered error: ValueError: codec not available: "
+                       "'fletcher32'")
+    assert not _circumstantial({"outcome": "error", "message": "reader x not available: y"})
+
+
 # --- real libraries --------------------------------------------------------------------------------
 
 def _sh(cmd, **kw):
