@@ -397,9 +397,7 @@ def ci(opts: CiOptions) -> int:
         if cached:
             print(f"the baseline ({len(cached[0])} cells of {base_id}) is kept from a run with the same inputs: "
                   f"{cache.path.name}", file=sys.stderr)
-            plan.cells = [c for c in plan.cells if target in (c.writer.id, c.reader.id)]
-            plan.writers = [w for w in plan.writers if any(c.writer.id == w.id for c in plan.cells)]
-            plan.readers = [r for r in plan.readers if any(c.reader.id == r.id for c in plan.cells)]
+            plan.keep([c for c in plan.cells if target in (c.writer.id, c.reader.id)])
     session = Session(RunOptions(selection=sel, jobs=opts.jobs, out=str(out), findings=opts.findings,
                                  quiet=opts.quiet, runner=opts.runner), plan=plan)
     try:

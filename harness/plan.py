@@ -91,6 +91,12 @@ class Plan:
     write_mode: str
     cells: list[PlannedCell] = field(default_factory=list)
 
+    def keep(self, cells: list[PlannedCell]) -> None:
+        """Narrow the plan to these cells, and its writers and readers to the ones they name."""
+        self.cells = cells
+        self.writers = [w for w in self.writers if any(c.writer.id == w.id for c in cells)]
+        self.readers = [r for r in self.readers if any(c.reader.id == r.id for c in cells)]
+
     def impls(self) -> list[ImplVersion]:
         """Every implementation the plan starts, writers first, each once."""
         seen: dict[str, ImplVersion] = {}
@@ -164,9 +170,7 @@ def make_plan(sel: Selection) -> Plan:
     if sel.involving:
         # Both directions: everyone reading what the target writes, the target reading everyone's,
         # and its own round trip.
-        plan.cells = [c for c in plan.cells if c.writer.id in sel.involving or c.reader.id in sel.involving]
-        plan.writers = [w for w in plan.writers if any(c.writer.id == w.id for c in plan.cells)]
-        plan.readers = [r for r in plan.readers if any(c.reader.id == r.id for c in plan.cells)]
+        plan.keep([c for c in plan.cells if c.writer.id in sel.involving or c.reader.id in sel.involving])
     return plan
 
 
