@@ -306,8 +306,8 @@ def _list(args) -> int:
         return 0
     m = load_matrix(args.matrix)
     if args.what == "implementations":
-        rows = [{"id": iv.id, "name": iv.name, "version": iv.version, "language": iv.impl.language,
-                 "adapter": iv.impl.adapter, "description": iv.impl.description} for iv in m.impl_versions()]
+        rows = [{"id": iv.id, "name": iv.name, "version": iv.version, "language": iv.language,
+                 "adapter": iv.adapter, "description": iv.impl.description} for iv in m.impl_versions()]
         if args.json:
             print(json.dumps(rows, indent=1))
         else:

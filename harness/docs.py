@@ -60,8 +60,8 @@ def implementations_md(matrix_path=None) -> str:
         s = support.get(iv.id)
         writes = ", ".join(f"{fmt}: {c.get('ok', 0)}/{c.get('unsupported', 0)}/{c.get('error', 0)}"
                            for fmt, c in sorted(s.items())) if s else "not yet run"
-        adapter = f"python `{iv.spec.backend}`" if iv.impl.adapter == "python" else "command"
-        lines.append(f"| {iv.id} | {iv.impl.language} | {adapter} | {', '.join(h.get('verbs', [])) or '?'} | "
+        adapter = f"python `{iv.spec.backend}`" if iv.adapter == "python" else "command"
+        lines.append(f"| {iv.id} | {iv.language} | {adapter} | {', '.join(h.get('verbs', [])) or '?'} | "
                      f"{h.get('version', '?')} | {writes} | {iv.impl.description} |")
     gone = m.unavailable()
     if gone:

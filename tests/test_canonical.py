@@ -265,7 +265,7 @@ def built(impl: str):
     from harness.matrix import load_matrix
 
     (iv,) = load_matrix().resolve_impls([impl], "reader")
-    build = iv.spec.build or iv.impl.build
+    build = iv.build
     missing = [tool for tool in (build.requires if build else []) if not shutil.which(tool)]
     if missing:
         pytest.skip(f"{iv.id}: {', '.join(missing)} not installed")

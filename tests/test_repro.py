@@ -24,7 +24,7 @@ IMPLS = list({iv.name: iv for iv in reversed(load_matrix().impl_versions()) if r
 
 
 def test_every_language_has_a_reproducer_template():
-    languages = {iv.impl.language for iv in IMPLS}
+    languages = {iv.language for iv in IMPLS}
     assert {"python", "typescript", "rust", "java", "c", "c++"} <= languages, languages
 
 
