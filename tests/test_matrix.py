@@ -149,6 +149,10 @@ def test_a_version_with_an_adapter_of_its_own(tmp_path):
     assert old.repro.template == "readers/gdal/repro"
     assert (new.adapter, new.language, new.own_adapter) == ("python", "python", True)
     assert new.command is None and new.build is None and new.repro is None
+    from harness.repro import repro_spec
+
+    template, cmd, _ = repro_spec(new)
+    assert template.name == "gdal.py.j2" and cmd == ["{env}/bin/python", "{bundle}/repro.py"]
 
 
 @pytest.mark.parametrize("version, expect", [
@@ -161,6 +165,17 @@ def test_version_adapter_errors(tmp_path, version, expect):
     text = MIXED.replace('{adapter: python, language: python, python: "3.12", backend: gdal}', version)
     with pytest.raises(ConfigError, match=expect):
         load_matrix(write(tmp_path, text))
+
+
+def test_project_gdal_versions():
+    """GDAL 3.6.2 through the C++ adapter over Debian's libgdal, 3.12.2 through the Python backend over
+    rasterio's bundled libgdal, pinned by its own lock file."""
+    from harness.environments import python_lock
+
+    ivs = {iv.version: iv for iv in load_matrix().impl_versions() if iv.name == "gdal"}
+    assert ivs["3.6.2"].adapter == "command" and ivs["3.12.2"].adapter == "python"
+    assert ivs["3.12.2"].spec.backend == "gdal" and python_lock(ivs["3.12.2"]).exists()
+    assert "rasterio==" in python_lock(ivs["3.12.2"]).read_text()
 
 
 def test_a_dev_build_must_match_its_base_versions_adapter(tmp_path):

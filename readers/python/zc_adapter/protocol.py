@@ -31,6 +31,7 @@ BACKENDS = {
     "z5py": "zc_adapter.backends.z5py",
     "netcdf4": "zc_adapter.backends.netcdf4",
     "zarrs": "zc_adapter.backends.zarrs",
+    "gdal": "zc_adapter.backends.gdal",
 }
 
 
