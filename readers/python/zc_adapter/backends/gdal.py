@@ -24,11 +24,11 @@ GDAL presents through GDALMDArrayGetUnit/GetScale/GetOffset instead of as attrib
 reported from those. The fill value is GDALMDArrayGetRawNoDataValue (none: null).
 
 Writing: GDALCreateMultiDimensional with FORMAT=ZARR_V2 or ZARR_V3, groups with
-GDALGroupCreateGroup, one dimension per axis (dim0, dim1, ...) in the array's group, and
-GDALGroupCreateMDArray with the driver's array creation options: BLOCKSIZE,
-CHUNK_MEMORY_LAYOUT (C/F), DIM_SEPARATOR, COMPRESS (what the driver lists in its COMPRESSORS
-metadata) with their level options, FILTER=DELTA with DELTA_DTYPE (v2), STRING_FORMAT. The
-fill value is GDALMDArraySetRawNoDataValue. What the driver cannot write answers
+GDALGroupCreateGroup, one dimension per axis in the array's group (dim0, dim1, ..., or the
+case's v3 dimension names, which GDAL writes as dimension_names), and GDALGroupCreateMDArray
+with the driver's array creation options: BLOCKSIZE, CHUNK_MEMORY_LAYOUT (C/F), DIM_SEPARATOR,
+COMPRESS (what the driver lists in its COMPRESSORS metadata) with their level options,
+FILTER=DELTA with DELTA_DTYPE (v2), STRING_FORMAT. The fill value is GDALMDArraySetRawNoDataValue. What the driver cannot write answers
 `unsupported`. GDAL errors (CPLError) are collected per request; a failure reports the last
 one as "CPLE_<class>: message".
 """
@@ -711,8 +711,10 @@ class GDALBackend(Backend):
         if cke.get("name") != "default":
             raise Unsupported(f"GDAL's Zarr driver writes the default chunk key encoding, not '{cke.get('name')}'")
         o["DIM_SEPARATOR"] = (cke.get("configuration") or {}).get("separator", "/")
-        if case.get("dimension_names"):
-            raise Unsupported("this adapter names dimensions dim0, dim1, ... (GDAL writes dimension_names from them)")
+        names = case.get("dimension_names")
+        if names and any(not isinstance(n, str) or not n for n in names):
+            raise Unsupported(f"GDAL names every dimension (it writes dimension_names from them), so it cannot "
+                              f"write the unnamed dimensions of {names}")
         order = "C"
         if codecs and codecs[0].get("name") == "transpose":
             perm = (codecs[0].get("configuration") or {}).get("order")
@@ -850,9 +852,11 @@ class GDALBackend(Backend):
             parent, _, name = path.rpartition("/")
             grp = ensure(parent)
             shape = list(case["shape"])
+            # v3 dimension names as the case gives them (GDAL writes dimension_names from its dimensions)
+            dim_names = case.get("dimension_names") or [f"dim{i}" for i in range(len(shape))]
             dims = (C.c_void_p * max(1, len(shape)))()
             for i, n in enumerate(shape):
-                d = lib.GDALGroupCreateDimension(grp, b(f"dim{i}"), b"", b"", n, None)
+                d = lib.GDALGroupCreateDimension(grp, b(dim_names[i]), b"", b"", n, None)
                 if not d:
                     raise errors.fail("CreateDimension")
                 handles.append((lib.GDALDimensionRelease, d))
