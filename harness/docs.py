@@ -103,8 +103,11 @@ def _recorded_support() -> dict:
     return raw
 
 
-def record(run_dir: Path) -> None:
-    """Keep the handshakes and write support of a run for implementations.md."""
+def record(run_dir: Path, merge: bool = False) -> None:
+    """Keep the handshakes and write support of a run for implementations.md. With merge, the run
+    adds to what is recorded the implementations the recording lacks (their handshakes, reads and
+    writes, and the finding counts of the cells they read and the writes they made); those already
+    recorded stay as they were, so that nothing is counted twice."""
     from .results import load_jsonl
 
     run = json.loads((run_dir / "run.json").read_text())
@@ -124,17 +127,33 @@ def record(run_dir: Path) -> None:
     from .judge import rejudge
 
     judged, judged_writes = rejudge(recs, wr, findings)
-    explained = Counter(r["finding"] for r in judged + judged_writes if r.get("finding"))
     hellos = run.get("implementations", {})
     for h in hellos.values():  # machine-specific paths are no versions; keep the file portable
         h["components"] = {k: v for k, v in (h.get("components") or {}).items()
                            if not (isinstance(v, str) and v.startswith("/"))}
+    path = DOCS / "data" / "handshakes.json"
+    old = json.loads(path.read_text()) if merge and path.exists() else {}
+    known = set(old.get("implementations", {}))
+    added = set(hellos) - known
+
+    def counted(rec: dict, role: str) -> bool:
+        return not merge or rec[role] in added
+
+    explained = Counter(r["finding"] for r in judged if r.get("finding") and counted(r, "reader"))
+    explained += Counter(w["finding"] for w in judged_writes if w.get("finding") and counted(w, "writer"))
+    data = {"implementations": hellos,
+            "writes": {k: {f: dict(c) for f, c in v.items()} for k, v in writes.items()},
+            "reads": {k: {f: dict(c) for f, c in v.items()} for k, v in reads.items()},
+            "findings": dict(explained)}
+    if merge:
+        for key in ("implementations", "writes", "reads"):
+            data[key] = {**old.get(key, {}), **{k: v for k, v in data[key].items() if k in added}}
+        data["findings"] = dict(Counter(old.get("findings", {})) + explained)
+        print(f"recorded {', '.join(sorted(added)) or 'nothing new'} from {run_dir}"
+              + (f"; kept as recorded: {', '.join(sorted(set(hellos) & known))}" if set(hellos) & known else ""))
+    data["findings"] = dict(sorted(data["findings"].items()))
     (DOCS / "data").mkdir(parents=True, exist_ok=True)
-    (DOCS / "data" / "handshakes.json").write_text(json.dumps(
-        {"implementations": hellos,
-         "writes": {k: {f: dict(c) for f, c in v.items()} for k, v in writes.items()},
-         "reads": {k: {f: dict(c) for f, c in v.items()} for k, v in reads.items()},
-         "findings": dict(sorted(explained.items()))}, indent=1, sort_keys=True) + "\n")
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 def findings_md() -> str:
@@ -225,9 +244,10 @@ def stores_md() -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_docs(check: bool = False, matrix_path=None, record_dir: str | None = None, measure: bool = False) -> int:
+def write_docs(check: bool = False, matrix_path=None, record_dir: str | None = None, measure: bool = False,
+               merge: bool = False) -> int:
     if record_dir:
-        record(Path(record_dir))
+        record(Path(record_dir), merge=merge)
     if measure:
         STORE_BEHAVIOUR.parent.mkdir(parents=True, exist_ok=True)
         STORE_BEHAVIOUR.write_text(json.dumps(measure_stores(matrix_path), indent=1) + "\n")
