@@ -19,8 +19,10 @@ from conftest import FAKE_MATRIX, finding, run_cli, started_worker, write_case
 
 # The first of these cases that the implementation writes is the dataset of its reproducer.
 CANDIDATES = ["v3/int16/zstd/edge", "v2/int16/zlib/edge", "v2/int16/raw/edge", "n5/int16/gzip/sparse"]
-# One version per implementation: the templates are per implementation.
-IMPLS = list({iv.name: iv for iv in reversed(load_matrix().impl_versions()) if repro_spec(iv)}.values())
+# One version per template: the templates are per implementation, or per version where a version has
+# an adapter of its own (GDAL 3.6.2 through C++, GDAL 3.12.2 through a Python backend).
+IMPLS = list({(iv.name, str(repro_spec(iv)[0])): iv for iv in reversed(load_matrix().impl_versions())
+              if repro_spec(iv)}.values())
 
 
 def test_every_language_has_a_reproducer_template():
