@@ -148,7 +148,9 @@ def record(run_dir: Path, merge: bool = False) -> None:
     if merge:
         for key in ("implementations", "writes", "reads"):
             data[key] = {**old.get(key, {}), **{k: v for k, v in data[key].items() if k in added}}
-        data["findings"] = dict(Counter(old.get("findings", {})) + explained)
+        # counts of findings that no longer exist (renamed, split) are left out
+        data["findings"] = {k: v for k, v in (Counter(old.get("findings", {})) + explained).items()
+                            if k in findings.by_id}
         print(f"recorded {', '.join(sorted(added)) or 'nothing new'} from {run_dir}"
               + (f"; kept as recorded: {', '.join(sorted(set(hellos) & known))}" if set(hellos) & known else ""))
     data["findings"] = dict(sorted(data["findings"].items()))
