@@ -126,10 +126,13 @@ def test_recording_a_run_with_merge_adds_only_what_the_recording_lacks(tmp_path,
     docs.record(run("all", ["gdal@3.6.2"], ["zarr-python@3.4.2"]))
     first = json.loads((tmp_path / "docs" / "data" / "handshakes.json").read_text())
     assert first["findings"] == {"gdal-v2-bool-as-uint8": 1}
+    first["findings"]["a-finding-since-renamed"] = 5
+    (tmp_path / "docs" / "data" / "handshakes.json").write_text(json.dumps(first))
     docs.record(run("new", ["gdal@3.12.2", "gdal@3.6.2"], ["zarr-python@3.4.2"]), merge=True)
     merged = json.loads((tmp_path / "docs" / "data" / "handshakes.json").read_text())
     assert set(merged["implementations"]) == {"gdal@3.6.2", "gdal@3.12.2", "zarr-python@3.4.2"}
     assert merged["implementations"]["gdal@3.12.2"]["components"] == {}  # machine paths left out
     assert merged["reads"]["gdal@3.6.2"] == first["reads"]["gdal@3.6.2"]
     assert merged["reads"]["gdal@3.12.2"] == {"zarr2 local": {"mismatch": 1}}
-    assert merged["findings"] == {"gdal-v2-bool-as-uint8": 2}  # the 3.6.2 cell of the new run is not counted again
+    # the 3.6.2 cell of the new run is not counted again; a finding that no longer exists is dropped
+    assert merged["findings"] == {"gdal-v2-bool-as-uint8": 2}
