@@ -149,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("docs", help="regenerate docs/cases.md and docs/implementations.md")
     d.add_argument("--check", action="store_true", help="fail when the committed docs are out of date")
     d.add_argument("--record", metavar="RUN_DIR", help="first keep this run's handshakes and write support")
+    d.add_argument("--merge", action="store_true", help="with --record: add the run's implementations that the "
+                   "recorded data lacks, keep the rest as recorded")
     d.add_argument("--measure-stores", action="store_true", help="first probe every endpoint kind anew")
     return p
 
@@ -279,7 +281,8 @@ def _dispatch(args) -> int:
     if args.cmd == "docs":
         from .docs import write_docs
 
-        return write_docs(check=args.check, matrix_path=args.matrix, record_dir=args.record, measure=args.measure_stores)
+        return write_docs(check=args.check, matrix_path=args.matrix, record_dir=args.record, measure=args.measure_stores,
+                          merge=args.merge)
     return 2
 
 
@@ -306,8 +309,8 @@ def _list(args) -> int:
         return 0
     m = load_matrix(args.matrix)
     if args.what == "implementations":
-        rows = [{"id": iv.id, "name": iv.name, "version": iv.version, "language": iv.impl.language,
-                 "adapter": iv.impl.adapter, "description": iv.description, "stores": iv.spec.stores}
+        rows = [{"id": iv.id, "name": iv.name, "version": iv.version, "language": iv.language,
+                 "adapter": iv.adapter, "description": iv.description, "stores": iv.spec.stores}
                 for iv in m.impl_versions()]
         if args.json:
             print(json.dumps(rows, indent=1))

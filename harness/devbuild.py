@@ -72,11 +72,16 @@ def check_source(iv: ImplVersion) -> None:
         raise NotAvailable(f"the dev build's source {iv.spec.source} does not exist")
     if iv.impl.dev is None:
         raise NotAvailable(f"matrix.yaml says nothing about dev builds of {iv.name} (no `dev:` section)")
+    if (iv.impl.dev.kind == "python") != (iv.adapter == "python"):
+        raise NotAvailable(f"the dev spec of {iv.name} (kind {iv.impl.dev.kind}) replaces the library of "
+                           f"{'a python' if iv.impl.dev.kind == 'python' else 'a command'} adapter, and "
+                           f"{iv.name}@{iv.spec.base or iv.version} uses a {iv.adapter} adapter: base the dev "
+                           f"build on another version (--base)")
 
 
 def prepare_tree(iv: ImplVersion) -> Path:
     """A fresh copy of the adapter's directory (and the ones it names) for a dev build."""
-    build = iv.spec.build or iv.impl.build
+    build = iv.build
     root = dev_root(iv)
     if root.exists():
         shutil.rmtree(root)

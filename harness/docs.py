@@ -60,8 +60,8 @@ def implementations_md(matrix_path=None) -> str:
         s = support.get(iv.id)
         writes = ", ".join(f"{fmt}: {c.get('ok', 0)}/{c.get('unsupported', 0)}/{c.get('error', 0)}"
                            for fmt, c in sorted(s.items())) if s else "not yet run"
-        adapter = f"python `{iv.spec.backend}`" if iv.impl.adapter == "python" else "command"
-        lines.append(f"| {iv.id} | {iv.impl.language} | {adapter} | {', '.join(h.get('verbs', [])) or '?'} | "
+        adapter = f"python `{iv.spec.backend}`" if iv.adapter == "python" else "command"
+        lines.append(f"| {iv.id} | {iv.language} | {adapter} | {', '.join(h.get('verbs', [])) or '?'} | "
                      f"{h.get('version', '?')} | {writes} | {iv.description} |")
     limited = [iv for iv in m.impl_versions() if iv.spec.stores is not None]
     if limited:
@@ -112,8 +112,11 @@ def _recorded_support() -> dict:
     return raw
 
 
-def record(run_dir: Path) -> None:
-    """Keep the handshakes and write support of a run for implementations.md."""
+def record(run_dir: Path, merge: bool = False) -> None:
+    """Keep the handshakes and write support of a run for implementations.md. With merge, the run
+    adds to what is recorded the implementations the recording lacks (their handshakes, reads and
+    writes, and the finding counts of the cells they read and the writes they made); those already
+    recorded stay as they were, so that nothing is counted twice."""
     from .results import load_jsonl
 
     run = json.loads((run_dir / "run.json").read_text())
@@ -133,17 +136,35 @@ def record(run_dir: Path) -> None:
     from .judge import rejudge
 
     judged, judged_writes = rejudge(recs, wr, findings)
-    explained = Counter(r["finding"] for r in judged + judged_writes if r.get("finding"))
     hellos = run.get("implementations", {})
     for h in hellos.values():  # machine-specific paths are no versions; keep the file portable
         h["components"] = {k: v for k, v in (h.get("components") or {}).items()
                            if not (isinstance(v, str) and v.startswith("/"))}
+    path = DOCS / "data" / "handshakes.json"
+    old = json.loads(path.read_text()) if merge and path.exists() else {}
+    known = set(old.get("implementations", {}))
+    added = set(hellos) - known
+
+    def counted(rec: dict, role: str) -> bool:
+        return not merge or rec[role] in added
+
+    explained = Counter(r["finding"] for r in judged if r.get("finding") and counted(r, "reader"))
+    explained += Counter(w["finding"] for w in judged_writes if w.get("finding") and counted(w, "writer"))
+    data = {"implementations": hellos,
+            "writes": {k: {f: dict(c) for f, c in v.items()} for k, v in writes.items()},
+            "reads": {k: {f: dict(c) for f, c in v.items()} for k, v in reads.items()},
+            "findings": dict(explained)}
+    if merge:
+        for key in ("implementations", "writes", "reads"):
+            data[key] = {**old.get(key, {}), **{k: v for k, v in data[key].items() if k in added}}
+        # counts of findings that no longer exist (renamed, split) are left out
+        data["findings"] = {k: v for k, v in (Counter(old.get("findings", {})) + explained).items()
+                            if k in findings.by_id}
+        print(f"recorded {', '.join(sorted(added)) or 'nothing new'} from {run_dir}"
+              + (f"; kept as recorded: {', '.join(sorted(set(hellos) & known))}" if set(hellos) & known else ""))
+    data["findings"] = dict(sorted(data["findings"].items()))
     (DOCS / "data").mkdir(parents=True, exist_ok=True)
-    (DOCS / "data" / "handshakes.json").write_text(json.dumps(
-        {"implementations": hellos,
-         "writes": {k: {f: dict(c) for f, c in v.items()} for k, v in writes.items()},
-         "reads": {k: {f: dict(c) for f, c in v.items()} for k, v in reads.items()},
-         "findings": dict(sorted(explained.items()))}, indent=1, sort_keys=True) + "\n")
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 def findings_md() -> str:
@@ -234,9 +255,10 @@ def stores_md() -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_docs(check: bool = False, matrix_path=None, record_dir: str | None = None, measure: bool = False) -> int:
+def write_docs(check: bool = False, matrix_path=None, record_dir: str | None = None, measure: bool = False,
+               merge: bool = False) -> int:
     if record_dir:
-        record(Path(record_dir))
+        record(Path(record_dir), merge=merge)
     if measure:
         STORE_BEHAVIOUR.parent.mkdir(parents=True, exist_ok=True)
         STORE_BEHAVIOUR.write_text(json.dumps(measure_stores(matrix_path), indent=1) + "\n")

@@ -237,7 +237,7 @@ def _adapter_env() -> dict[str, str]:
 
 def _expand(text: str, iv: ImplVersion) -> str:
     # A command adapter's dev build runs from its own copy of the adapter's directories.
-    dev = devbuild.is_dev(iv) and iv.impl.adapter == "command"
+    dev = devbuild.is_dev(iv) and iv.adapter == "command"
     root = devbuild.dev_root(iv) if dev else ROOT
     return (text.replace("{root}", str(root)).replace("{python}", sys.executable)
             .replace("{version}", iv.version).replace("{cache}", str(cache_root()))
@@ -245,8 +245,8 @@ def _expand(text: str, iv: ImplVersion) -> str:
 
 
 def build_stamp(iv: ImplVersion) -> str:
-    build = iv.spec.build or iv.impl.build
-    h = hashlib.sha256(json.dumps([build.model_dump() if build else None, iv.spec.command or iv.impl.command]).encode())
+    build = iv.build
+    h = hashlib.sha256(json.dumps([build.model_dump() if build else None, iv.command]).encode())
     if build:
         base = ROOT / build.dir
         for pattern in build.inputs:
@@ -263,7 +263,7 @@ def build_stamp(iv: ImplVersion) -> str:
 
 def build_command_adapter(iv: ImplVersion, log=print) -> None:
     """Run the adapter's build steps unless the stamp of its inputs is unchanged."""
-    build = iv.spec.build or iv.impl.build
+    build = iv.build
     if build is None:
         return
     missing = [tool for tool in build.requires if not shutil.which(tool)]
@@ -303,7 +303,7 @@ def build_command_adapter(iv: ImplVersion, log=print) -> None:
 
 
 def setup_command(iv: ImplVersion, log=print) -> Environment:
-    cmd = iv.spec.command or iv.impl.command
+    cmd = iv.command
     if not cmd:
         raise NotAvailable("matrix.yaml gives no command for this adapter")
     build_command_adapter(iv, log)
@@ -329,19 +329,19 @@ def _exclusive(name: str):
 def setup(iv: ImplVersion, log=print) -> Environment:
     """Build (or reuse) the environment of one implementation version."""
     with _exclusive(iv.id):
-        if iv.impl.adapter == "python":
+        if iv.adapter == "python":
             return setup_python(iv, log)
         return setup_command(iv, log)
 
 
 def adapter_stamp(iv: ImplVersion) -> str:
     """Identifies the writer's code: cached datasets are reused only while it holds."""
-    if iv.impl.adapter == "python":
+    if iv.adapter == "python":
         return python_stamp(iv)
     h = hashlib.sha256(build_stamp(iv).encode())
-    if iv.spec.build or iv.impl.build:
+    if iv.build:
         return h.hexdigest()[:16]  # the build's inputs say it all; no need to build to know
-    for part in iv.spec.command or iv.impl.command or []:
+    for part in iv.command or []:
         p = Path(_expand(part, iv))
         if p.is_file():
             h.update(p.read_bytes())

@@ -355,16 +355,16 @@ class ImageSpec:
 
 def image_spec(iv: ImplVersion) -> ImageSpec:
     """The image recipe of an implementation version; NotAvailable when it has none."""
-    if iv.impl.adapter == "python":
+    if iv.adapter == "python":
         if iv.spec.debian:
             # Debian's interpreter and packages, as the host has them installed: no pinned CPython.
             return ImageSpec(iv, "debian-python", ROOT / "readers" / "python" / "Dockerfile.debian", "python", {})
         return ImageSpec(iv, "python", ROOT / "readers" / "python" / "Dockerfile", "python", {})
-    cmd = iv.spec.command or iv.impl.command
+    cmd = iv.command
     if not cmd:
         raise NotAvailable("matrix.yaml gives no command for this adapter")
     command = [_expand(c, iv) for c in cmd]
-    build = iv.spec.build or iv.impl.build
+    build = iv.build
     adapter_dir = ROOT / build.dir if build else Path(command[-1]).parent
     dockerfile = adapter_dir / "Dockerfile"
     prog = os.path.basename(command[0])
@@ -946,12 +946,12 @@ def list_images(ivs: list[ImplVersion], base_image: str | None = None) -> int:
 
 def _environment_for_listing(iv: ImplVersion) -> Environment:
     """The environment as `setup` made it, without building anything (listing must be quick)."""
-    if iv.impl.adapter == "python":
+    if iv.adapter == "python":
         if not (env_dir(iv) / "pyvenv.cfg").exists():
             raise NotAvailable(f"environment not set up: run zarr-conformance setup {iv.id}")
         backend = iv.spec.backend or ""
         return Environment(iv, [str(env_dir(iv) / "bin" / "python"), "-m", "zc_adapter", "--backend", backend], {})
-    cmd = iv.spec.command or iv.impl.command
+    cmd = iv.command
     if not cmd:
         raise NotAvailable("matrix.yaml gives no command for this adapter")
     return Environment(iv, [_expand(c, iv) for c in cmd], {})

@@ -137,6 +137,14 @@ class RegistrySpec(_Strict):
 
 
 class VersionSpec(_Strict):
+    adapter: Literal["python", "command"] | None = Field(
+        None, description="this version's kind of adapter, when it is not the implementation's (the same library "
+                          "at another version reached through another adapter: a C++ program over one build, a "
+                          "Python backend over a wheel's bundled build)")
+    language: Literal[LANGUAGES] | None = Field(None, description="the language of this version's adapter, when "  # type: ignore[valid-type]
+                                                                  "it is not the implementation's")
+    repro: ReproSpec | None = Field(None, description="this version's reproducer template (default: the "
+                                                      "implementation's, for the versions that use its adapter)")
     python: str | None = Field(None, description="Python version of the adapter's environment (python adapters)")
     backend: str | None = Field(None, description="zc_adapter backend name (python adapters)")
     command: list[str] | None = Field(None, description="command that starts the adapter (overrides the implementation's)")
@@ -207,6 +215,32 @@ class Implementation(_Strict):
         if not v:
             raise ValueError("list at least one version")
         return v
+
+    @model_validator(mode="after")
+    def _adapters_complete(self):
+        """What each version's adapter needs is there, and nothing that adapter would ignore."""
+        for ver, spec in self.versions.items():
+            where = f"versions.{ver}"
+            kind = spec.adapter or self.adapter
+            if kind == "python":
+                stray = [k for k in ("command", "build") if getattr(spec, k) is not None]
+                if stray:
+                    raise ValueError(f"{where}: a python adapter runs a backend (backend: NAME), not a "
+                                     f"{' or '.join(stray)}")
+                if spec.adapter == "python" and self.adapter != "python":
+                    missing = [k for k in ("backend", "python") if getattr(spec, k) is None]
+                    if missing and not spec.debian:
+                        raise ValueError(f"{where}: adapter: python needs {' and '.join(missing)} "
+                                         f'(e.g. backend: NAME, python: "3.12")')
+            else:
+                stray = [k for k in ("backend", "python", "debian") if getattr(spec, k) is not None]
+                if stray:
+                    raise ValueError(f"{where}: {', '.join(stray)} belong to python adapters; this version's "
+                                     f"adapter is a command (adapter: python to run a backend)")
+                if spec.adapter == "command" and not (spec.command or self.command) and not self.unavailable:
+                    raise ValueError(f"{where}: adapter: command needs a command (the version's or the "
+                                     f"implementation's)")
+        return self
 
     @model_validator(mode="after")
     def _registry_complete(self):
@@ -330,6 +364,36 @@ class ImplVersion:
     def uses_store(self, store: str) -> bool:
         """Whether this version reads from (or writes into) the store: its `stores:`, by default every one."""
         return self.spec.stores is None or store in self.spec.stores
+
+    # A version may reach its library through another adapter than the implementation's (matrix.yaml
+    # `adapter:` of a version); these say what this version uses.
+    @property
+    def adapter(self) -> str:
+        """python (a backend of readers/python) or command."""
+        return self.spec.adapter or self.impl.adapter
+
+    @property
+    def own_adapter(self) -> bool:
+        """This version uses another kind of adapter than the implementation's."""
+        return self.adapter != self.impl.adapter
+
+    @property
+    def language(self) -> str:
+        return self.spec.language or self.impl.language
+
+    @property
+    def command(self) -> list[str] | None:
+        return self.spec.command or (None if self.own_adapter else self.impl.command)
+
+    @property
+    def build(self) -> "BuildSpec | None":
+        return self.spec.build or (None if self.own_adapter else self.impl.build)
+
+    @property
+    def repro(self) -> "ReproSpec | None":
+        """The reproducer template: the version's, else the implementation's for the versions that use its
+        adapter (a version with an adapter of its own has its own, or its Python backend's)."""
+        return self.spec.repro or (None if self.own_adapter else self.impl.repro)
 
     def __repr__(self) -> str:
         return f"ImplVersion({self.id})"

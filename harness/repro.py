@@ -146,10 +146,10 @@ def _expand(text: str, iv: ImplVersion, bundle: Path) -> str:
 
 def repro_spec(iv: ImplVersion) -> tuple[Path, list[str], dict[str, str]] | None:
     """The template (file or directory), run command and environment of an implementation's reproducer."""
-    spec = iv.impl.repro
+    spec = iv.repro
     if spec is not None:
         return ROOT / spec.template, list(spec.run), dict(spec.env)
-    if iv.impl.adapter == "python" and iv.spec.backend:
+    if iv.adapter == "python" and iv.spec.backend:
         template = ROOT / "readers" / "python" / "repro" / f"{iv.spec.backend}.py.j2"
         if template.exists():
             return template, ["{env}/bin/python", "{bundle}/repro.py"], {}
@@ -227,7 +227,7 @@ def build_bundle(rec: dict, writes: list[dict], info: dict, findings: Findings, 
         template, cmd, env = spec
         # The Python backends' templates (readers/python/repro/<backend>.py.j2) run as repro.py: named
         # after the backend, tensorstore.py or z5py.py would shadow the library it imports.
-        python_default = reader.impl.adapter == "python" and reader.impl.repro is None
+        python_default = reader.adapter == "python" and reader.repro is None
         _render(template, out, context, script="repro.py" if python_default else None)
         run_sh = _write_run_sh(out, [_expand(c, reader, out) for c in cmd], {k: _expand(v, reader, out) for k, v in env.items()})
         script = ", ".join(sorted(p.name for p in out.iterdir() if p.is_file() and p.name not in

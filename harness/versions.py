@@ -37,7 +37,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from . import __version__
-from .matrix import ROOT, ConfigError, Implementation, Matrix, PackageRef, did_you_mean, release_of
+from .matrix import ROOT, ConfigError, Implementation, ImplVersion, Matrix, PackageRef, did_you_mean, release_of
 
 LOCKS = ROOT / "readers" / "python" / "locks"
 USER_AGENT = f"zarr-conformance/{__version__} (versions check; https://github.com/zarr-developers/zarr-conformance)"
@@ -455,15 +455,16 @@ def offline_answers(refs: list[PackageRef], recorded: dict[str, dict], path) -> 
 
 # --- pins ----------------------------------------------------------------------------------------
 
-def _build_dir(impl: Implementation, spec) -> Path | None:
-    build = spec.build or impl.build
+def _build_dir(iv: ImplVersion) -> Path | None:
+    build = iv.build
     return ROOT / build.dir if build else None
 
 
 def locked_versions(name: str, impl: Implementation, version: str, ref: PackageRef) -> list[str]:
     """The versions of a package that an implementation version's lock file pins (empty: not found)."""
     spec = impl.versions[version]
-    if ref.kind == "pypi" and impl.adapter == "python":
+    iv = ImplVersion(name, version, impl, spec)
+    if ref.kind == "pypi" and iv.adapter == "python":
         lock = LOCKS / f"{name}-{spec.base or version}.txt"
         want = canonicalize_name(ref.package)
         try:
@@ -472,7 +473,7 @@ def locked_versions(name: str, impl: Implementation, version: str, ref: PackageR
             return []
         return [m.group(2) for m in re.finditer(r"^([A-Za-z0-9._-]+)==(\S+)", text, re.M)
                 if canonicalize_name(m.group(1)) == want]
-    d = _build_dir(impl, spec)
+    d = _build_dir(iv)
     if d is None:
         return []
     try:
@@ -544,7 +545,10 @@ def plan_rows(matrix: Matrix, names: list[str] | None = None) -> list[Row]:
         groups: dict[str, tuple[PackageRef, dict[str, list[str]]]] = {}
         for v in released:
             ref = impl.versions[v].registry or lib
-            groups.setdefault(ref.key, (ref, {}))[1].setdefault(v, []).append(v)
+            # A version of its own registry names the library's version, and the package there may be
+            # another's that bundles it (libgdal in rasterio's wheel): its pin is what the lock file pins.
+            locked = locked_versions(name, impl, v, ref) if impl.versions[v].registry and ref.kind == "pypi" else []
+            groups.setdefault(ref.key, (ref, {}))[1].setdefault(locked[0] if locked else v, []).append(v)
         groups.setdefault(lib.key, (lib, {}))
         role = "candidate" if impl.unavailable else "library"
         for ref, pins in groups.values():
@@ -568,10 +572,11 @@ def lock_disagreements(matrix: Matrix, rows: list[Row]) -> list[str]:
         if row.role != "library":
             continue
         impl = matrix.implementations[row.implementation]
-        for v in row.pins:
-            locked = locked_versions(row.implementation, impl, v, row.ref)
-            if locked and not any(same_version(row.ref.kind, v, lk) for lk in locked):
-                out.append(f"{row.implementation}@{v}: the lock pins {row.ref.package} {', '.join(locked)}")
+        for pin, pinned_by in row.pins.items():
+            for v in pinned_by:
+                locked = locked_versions(row.implementation, impl, v, row.ref)
+                if locked and not any(same_version(row.ref.kind, pin, lk) for lk in locked):
+                    out.append(f"{row.implementation}@{v}: the lock pins {row.ref.package} {', '.join(locked)}")
     return out
 
 

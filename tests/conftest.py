@@ -59,7 +59,7 @@ def started_worker(iv):
     from harness.environments import setup
     from harness.workers import Worker
 
-    build = iv.spec.build or iv.impl.build
+    build = iv.build
     missing = [tool for tool in (build.requires if build else []) if not shutil.which(tool)]
     if missing:
         pytest.skip(f"{iv.id}: {', '.join(missing)} not installed")

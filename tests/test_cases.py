@@ -97,3 +97,42 @@ def test_missing_chunks_hold_the_fill_value():
 def test_cases_doc_is_generated_and_current():
     proc = run_cli("docs", "--check")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_recording_a_run_with_merge_adds_only_what_the_recording_lacks(tmp_path, monkeypatch):
+    """`docs --record RUN --merge`: a run of one new implementation adds its handshake, reads, writes
+    and the finding counts of its own cells; what was recorded of the others stays, never counted twice."""
+    import json
+
+    from harness import docs
+
+    monkeypatch.setattr(docs, "DOCS", tmp_path / "docs")
+
+    def run(name, readers, writers):
+        d = tmp_path / name
+        d.mkdir()
+        hellos = {iv: {"impl": iv.split("@")[0], "version": iv.split("@")[1], "components": {"libgdal": "/x/y"}}
+                  for iv in {*readers, *writers}}
+        (d / "run.json").write_text(json.dumps({"implementations": hellos}))
+        recs = [{"writer": w, "case": "v2/bool/zlib/edge", "store": "local", "access": "signed", "reader": r,
+                 "write_mode": "local", "format": "zarr2", "dtype": "bool", "outcome": "mismatch",
+                 "message": "dtype uint8 instead of bool", "diagnosis": "", "label": ""}
+                for r in readers for w in writers]
+        (d / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+        (d / "writes.jsonl").write_text("".join(json.dumps({"writer": w, "case": "v2/bool/zlib/edge", "format": "zarr2",
+                                                            "status": "ok", "faults": []}) + "\n" for w in writers))
+        return d
+
+    docs.record(run("all", ["gdal@3.6.2"], ["zarr-python@3.4.2"]))
+    first = json.loads((tmp_path / "docs" / "data" / "handshakes.json").read_text())
+    assert first["findings"] == {"gdal-v2-bool-as-uint8": 1}
+    first["findings"]["a-finding-since-renamed"] = 5
+    (tmp_path / "docs" / "data" / "handshakes.json").write_text(json.dumps(first))
+    docs.record(run("new", ["gdal@3.12.2", "gdal@3.6.2"], ["zarr-python@3.4.2"]), merge=True)
+    merged = json.loads((tmp_path / "docs" / "data" / "handshakes.json").read_text())
+    assert set(merged["implementations"]) == {"gdal@3.6.2", "gdal@3.12.2", "zarr-python@3.4.2"}
+    assert merged["implementations"]["gdal@3.12.2"]["components"] == {}  # machine paths left out
+    assert merged["reads"]["gdal@3.6.2"] == first["reads"]["gdal@3.6.2"]
+    assert merged["reads"]["gdal@3.12.2"] == {"zarr2 local": {"mismatch": 1}}
+    # the 3.6.2 cell of the new run is not counted again; a finding that no longer exists is dropped
+    assert merged["findings"] == {"gdal-v2-bool-as-uint8": 2}

@@ -32,6 +32,7 @@ READERS = {
     "tensorstore@0.1.86": dict.fromkeys(ALL_AZURE, "unsupported"),  # tensorstore-no-azure-kvstore
     "zarrs@0.23.14": {},
     "gdal@3.6.2": dict.fromkeys(ALL_AZURE, "error"),  # gdal-vsiaz-zarr-directory-not-found
+    "gdal@3.12.2": dict.fromkeys(ALL_AZURE, "error"),  # the same, in GDAL 3.12.2 too
     "zarrita-js@0.7.5": {},
     "zarr-js@0.6.3": {},
     "zarr-js-freeman@3.3.0": {},

@@ -121,3 +121,77 @@ def test_debian_package_lists(tmp_path):
     assert iv.spec.debian == ["python3-zarr", "python3-numcodecs"] and iv.spec.registry.key == "apt:python3-zarr"
     with pytest.raises(ConfigError, match=r"versions\.2\.13\.6-debian\.debian.*'Python3 Zarr' is not a Debian package name"):
         load_matrix(write(tmp_path, deb.replace("python3-numcodecs", "Python3 Zarr")))
+
+
+MIXED = textwrap.dedent("""
+    schema: 1
+    implementations:
+      gdal:
+        language: c++
+        adapter: command
+        command: ["{root}/readers/gdal/build/zc-gdal"]
+        build: {dir: readers/gdal, steps: [[make]], inputs: ["*.cpp"]}
+        repro: {template: readers/gdal/repro, run: [./repro]}
+        versions:
+          "3.6.2": {}
+          "3.12.2": {adapter: python, language: python, python: "3.12", backend: gdal}
+    stores:
+      local: {kind: local}
+    profiles:
+      smoke: {tier: smoke, stores: [local]}
+    default_profile: smoke
+""")
+
+
+def test_a_version_with_an_adapter_of_its_own(tmp_path):
+    """One library at two versions through two adapters: each version says what it uses, and the
+    implementation's command, build and reproducer stay with the versions that use its adapter."""
+    old, new = load_matrix(write(tmp_path, MIXED)).impl_versions()
+    assert (old.adapter, old.language, old.own_adapter) == ("command", "c++", False)
+    assert old.command == ["{root}/readers/gdal/build/zc-gdal"] and old.build.dir == "readers/gdal"
+    assert old.repro.template == "readers/gdal/repro"
+    assert (new.adapter, new.language, new.own_adapter) == ("python", "python", True)
+    assert new.command is None and new.build is None and new.repro is None
+    from harness.repro import repro_spec
+
+    template, cmd, _ = repro_spec(new)
+    assert template.name == "gdal.py.j2" and cmd == ["{env}/bin/python", "{bundle}/repro.py"]
+
+
+@pytest.mark.parametrize("version, expect", [
+    ('{adapter: python, python: "3.12"}', r"versions\.3\.12\.2: adapter: python needs backend"),
+    ('{adapter: python, backend: gdal, python: "3.12", command: [x]}', "a python adapter runs a backend .*not a command"),
+    ('{backend: gdal}', "backend belong to python adapters; this version's adapter is a command"),
+    ('{adapter: pyhton, backend: gdal}', r"versions\.3\.12\.2\.adapter"),
+])
+def test_version_adapter_errors(tmp_path, version, expect):
+    text = MIXED.replace('{adapter: python, language: python, python: "3.12", backend: gdal}', version)
+    with pytest.raises(ConfigError, match=expect):
+        load_matrix(write(tmp_path, text))
+
+
+def test_project_gdal_versions():
+    """GDAL 3.6.2 through the C++ adapter over Debian's libgdal, 3.12.2 through the Python backend over
+    rasterio's bundled libgdal, pinned by its own lock file."""
+    from harness.environments import python_lock
+
+    ivs = {iv.version: iv for iv in load_matrix().impl_versions() if iv.name == "gdal"}
+    assert ivs["3.6.2"].adapter == "command" and ivs["3.12.2"].adapter == "python"
+    assert ivs["3.12.2"].spec.backend == "gdal" and python_lock(ivs["3.12.2"]).exists()
+    assert "rasterio==" in python_lock(ivs["3.12.2"]).read_text()
+
+
+def test_a_dev_build_must_match_its_base_versions_adapter(tmp_path):
+    """The dev spec (here: a prefix build of the C++ adapter) cannot replace the library of a version
+    that uses a Python backend: `ci --base` on that version is refused with the reason."""
+    from harness import devbuild
+    from harness.environments import NotAvailable
+
+    text = MIXED.replace("    versions:\n", "    dev: {kind: prefix, package: gdal}\n"
+                         "    registry: {kind: apt, package: libgdal-dev}\n    versions:\n")
+    text = text.replace('backend: gdal}', 'backend: gdal}\n'
+                        f'      "dev": {{adapter: python, language: python, python: "3.12", backend: gdal, '
+                        f'source: "{tmp_path}", base: "3.12.2"}}')
+    ivs = {iv.version: iv for iv in load_matrix(write(tmp_path, text)).impl_versions()}
+    with pytest.raises(NotAvailable, match=r"kind prefix.*gdal@3\.12\.2 uses a python adapter.*--base"):
+        devbuild.check_source(ivs["dev"])

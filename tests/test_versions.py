@@ -397,3 +397,35 @@ def test_every_implementation_of_the_project_matrix_names_its_registry():
     assert rows and not [r.implementation for r in rows if r.status == "undeclared"]
     unavailable = {n for n, i in load_matrix().implementations.items() if i.unavailable}
     assert unavailable and all(r.role == "candidate" for r in rows if r.implementation in unavailable)
+
+
+def test_a_version_whose_package_bundles_the_library(tmp_path, capsys, monkeypatch):
+    """GDAL 3.12.2 as rasterio's wheel bundles it: the version names the library, the pin is the
+    package's version in the version's lock file, and a rasterio release newer than the lock lags."""
+    locks = tmp_path / "locks"
+    locks.mkdir()
+    (locks / "gdal-3.12.2.txt").write_text("numpy==2.4.6\nrasterio==1.5.2\n    # via -r gdal-3.12.2.in\n")
+    monkeypatch.setattr(V, "LOCKS", locks)
+    m = _matrix(tmp_path, """\
+        gdal:
+          language: c++
+          adapter: command
+          command: [zc-gdal]
+          registry: {kind: apt, package: libgdal-dev}
+          versions:
+            "3.6.2": {}
+            "3.12.2": {adapter: python, language: python, python: "3.12", backend: gdal,
+                       registry: {kind: pypi, package: rasterio}}
+        """)
+    answers = tmp_path / "a.json"
+    answers.write_text(json.dumps({"apt:libgdal-dev": {"versions": ["3.6.2+dfsg-1+b2"]},
+                                   "pypi:rasterio": {"versions": ["1.4.4", "1.5.2"]}}))
+    code, out = _run(capsys, "--matrix", m, "versions", "--offline-answers", answers, "--json")
+    rows = {r["package"]: r for r in json.loads(out)["rows"]}
+    assert code == 0, out
+    assert rows["rasterio"]["pinned_by"] == {"1.5.2": ["3.12.2"]} and rows["rasterio"]["status"] == "current"
+    assert rows["libgdal-dev"]["pinned"] == ["3.6.2"]
+    answers.write_text(json.dumps({"apt:libgdal-dev": {"versions": ["3.6.2+dfsg-1+b2"]},
+                                   "pypi:rasterio": {"versions": ["1.5.2", "1.6.0"]}}))
+    code, out = _run(capsys, "--matrix", m, "versions", "--offline-answers", answers)
+    assert code == 1 and "newest 1.6.0 is not in the matrix" in out

@@ -32,6 +32,7 @@ BACKENDS = {
     "netcdf4": "zc_adapter.backends.netcdf4",
     "zarrs": "zc_adapter.backends.zarrs",
     "zarr3-obstore": "zc_adapter.backends.zarr3_obstore",
+    "gdal": "zc_adapter.backends.gdal",
 }
 
 
