@@ -38,6 +38,7 @@ from pathlib import Path
 
 import yaml
 
+from .judge import charged_to_reader
 from .matrix import DEFAULT_MATRIX, ConfigError, Matrix, did_you_mean, load_matrix
 from .results import cell_key, latest_records, load_jsonl
 
@@ -268,7 +269,7 @@ def compare(target: str, base: str | None, records: list[dict], writes: list[dic
         before[(r["writer"], r["case"], r["store"], r.get("access") or "signed", r["reader"])] = r
     for r in mine:
         old = before.get(_swap(r, target, base)) if base else None
-        if old is not None and old["outcome"] == "pass" and r["outcome"] != "pass" and r.get("label") != "faulty-dataset":
+        if old is not None and old["outcome"] == "pass" and r["outcome"] != "pass" and charged_to_reader(r):
             cmp.regressions.append((r, old))
         elif r.get("unexpected") and r["outcome"] == "pass":
             cmp.fixed.append(r)

@@ -8,6 +8,8 @@ The rules, for a read cell:
 - a cell of a dataset whose writer wrote it wrong (harness/dataset_check.py)
   is labelled as reading a faulty dataset: the writer's finding carries it,
   never the reader;
+- a cell read from a store that does not serve the dataset as it was
+  published (harness/store_check.py) is labelled as reading a faulty store;
 - `skipped` (no dataset, implementation or store) is never unexpected by
   itself: the write record or the run's "not available" list carries why;
 - a finding about the cell that predicts its outcome makes it expected;
@@ -30,7 +32,7 @@ class Judgement:
     expected: list[str]
     unexpected: bool
     finding: str = ""  # the finding that explains the outcome
-    label: str = ""  # "faulty-dataset" when the writer is at fault
+    label: str = ""  # "faulty-dataset" when the writer is at fault, "faulty-store" when the store is
 
     def fields(self) -> dict:
         return {"expected": self.expected, "unexpected": self.unexpected, "finding": self.finding, "label": self.label}
@@ -46,9 +48,19 @@ def _judge(outcome: str, candidates: list[Finding], default: str) -> Judgement:
     return Judgement([default], outcome != default)
 
 
+# Labels of cells whose outcome is not the reader's doing: never counted for or against a reader.
+NOT_THE_READERS = ("faulty-dataset", "faulty-store")
+
+
+def charged_to_reader(rec: dict) -> bool:
+    return rec.get("label") not in NOT_THE_READERS
+
+
 def judge_cell(rec: dict, findings: Findings) -> Judgement:
     if rec.get("dataset_fault"):
         return Judgement([rec["outcome"]], False, rec.get("fault_finding", ""), "faulty-dataset")
+    if rec.get("store_fault"):
+        return Judgement([rec["outcome"]], False, "", "faulty-store")
     if rec["outcome"] == "skipped":
         return Judgement(["skipped"], False)
     return _judge(rec["outcome"], findings.about(CellFacts.of(rec), "reads"), "pass")

@@ -19,7 +19,7 @@ from .results import OUTCOME_ORDER, counts
 # The fields of each cell the page's detail panel shows, embedded as rows of values.
 RECORD_KEYS = ["writer", "writer_version", "reader", "reader_version", "case", "format", "store", "access",
                "outcome", "attempts", "expected", "unexpected", "message", "diagnosis", "finding", "reason", "link",
-               "label", "dataset_fault", "duration_ms"]
+               "label", "dataset_fault", "store_fault", "duration_ms"]
 ABBREV = {"pass": "✓", "mismatch": "≠", "error": "E", "unsupported": "U", "timeout": "T", "crash": "C", "flaky": "~",
           "skipped": "–"}
 

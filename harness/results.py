@@ -97,7 +97,8 @@ def write_junit(records: list[dict], path: Path) -> None:
             secs = (r.get("duration_ms") or 0) / 1000
             parts.append(f'    <testcase classname={quoteattr(suite)} name={name} time="{secs:.3f}">')
             text = escape(" ".join(filter(None, [r.get("message"), r.get("diagnosis")])))
-            why = r.get("finding") or ("the dataset is faulty" if r.get("label") == "faulty-dataset" else "")
+            why = r.get("finding") or {"faulty-dataset": "the dataset is faulty",
+                                       "faulty-store": "the store is faulty"}.get(r.get("label"), "")
             if r.get("unexpected"):
                 parts.append(f'      <failure message={quoteattr(r["outcome"] + " (expected " + expected_text(r) + ")")}>{text}</failure>')
             elif r["outcome"] != "pass":
@@ -130,6 +131,14 @@ def write_summary(records: list[dict], writes: list[dict], run: dict, findings, 
     if faulty:
         lines.append(f"{faulty} datasets written wrong by their writer: their "
                      f"{sum(1 for r in records if r.get('label') == 'faulty-dataset')} cells are the writer's, not the readers'")
+    store_faults = [r for r in records if r.get("label") == "faulty-store"]
+    if store_faults:
+        lines.append(f"{len(store_faults)} cells read from a store that does not serve their dataset as published "
+                     f"(not counted against the readers): " + "; ".join(sorted({r["store_fault"] for r in store_faults})[:5]))
+    repaired = sorted({r["store_repaired"] for r in records if r.get("store_repaired")})
+    if repaired:
+        lines.append(f"{len(repaired)} datasets published again because a store answered them wrongly, then read "
+                     f"again: " + "; ".join(repaired[:5]))
     lines.append(f"**{len(unexpected)} unexpected cells, {len(bad_writes)} unexpected writes**"
                  if unexpected or bad_writes else "**all outcomes as expected**")
     if run.get("failed_to_start"):

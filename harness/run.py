@@ -35,6 +35,7 @@ from .progress import Progress
 from .publish import Publisher, dataset_key
 from .read import Cell, Outcome, read_with_retries
 from .reference import ReferenceStore
+from .store_check import StoreCheck
 from .stores import StoreSet
 
 RETRIES = 2  # an unexpected outcome is read this many more times: flaky or not
@@ -76,6 +77,7 @@ class Session:
         self.stores = StoreSet(self.plan.stores, self.plan.matrix.stores, self.plan.matrix.minio_version, self.log,
                                fake_gcs_version=self.plan.matrix.fake_gcs_version)
         self.publisher = Publisher(self.stores)
+        self.store_check = StoreCheck(self.publisher)
         self.datasets: Datasets | None = None
         self.timings: dict[str, float] = {}
         self.started = dt.datetime.now(dt.timezone.utc)
@@ -181,6 +183,7 @@ class Session:
     def read(self, cell: PlannedCell) -> dict | None:
         """Read and judge one planned cell, append its record, return it (None when interrupted)."""
         runtime, ds, why = self.runtime(cell)
+        store_fault = store_repaired = ""
         if runtime is None:
             outcome = Outcome("skipped", why)
         else:
@@ -193,8 +196,18 @@ class Session:
                        "dataset_fault": "; ".join(ds.faults)}
                 return judge_cell(rec, self.findings).unexpected
 
-            outcome = read_with_retries(self.adapters.pool, runtime, self.expected_hash(cell.case),
-                                        retry_if=unexpected, retries=RETRIES)
+            def read_it() -> Outcome:
+                return read_with_retries(self.adapters.pool, runtime, self.expected_hash(cell.case),
+                                         retry_if=unexpected, retries=RETRIES)
+
+            outcome = read_it()
+            # An outcome nobody predicted on a remote store: first make sure the store serves the dataset
+            # as published (harness/store_check.py), so that a store's fault is not charged to the reader.
+            if outcome.outcome != "pass" and unexpected(outcome) and self.store_check.applies(runtime.store, ds):
+                verdict = self.store_check.check(ds, runtime.store, cell.access)
+                if verdict.repaired:
+                    outcome, store_repaired = read_it(), verdict.repaired
+                store_fault = verdict.fault
         if self.stopping:
             return None  # interrupted: the workers were killed under this cell, its outcome means nothing
         rec = {
@@ -211,6 +224,8 @@ class Session:
             "duration_ms": round(outcome.duration_ms, 2),
             "reader_elapsed_ms": outcome.reader_elapsed_ms,
         }
+        if store_fault or store_repaired:
+            rec.update(store_fault=store_fault, store_repaired=store_repaired)
         rec.update(judge_cell(rec, self.findings).fields())
         self.run_dir.results.append(rec)
         return rec

@@ -117,6 +117,21 @@ class Store:
     def target(self, dataset: Path, key: str, access: str) -> dict:
         raise NotImplementedError
 
+    def fetch(self, key: str, rel: str, access: str) -> tuple[int, bytes]:
+        """The object `rel` of the dataset published under key, read back the way the harness wrote it
+        (with the store's own credentials): the HTTP status and the body (harness/store_check.py)."""
+        raise NotImplementedError
+
+
+def _get(url: str, headers: dict | None = None) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except OSError as e:  # refused, reset, timed out: no status at all
+        return 0, str(e).encode()
+
 
 class LocalStore(Store):
     kind = "local"
@@ -155,6 +170,11 @@ class HttpStore(Store):
 
     def target(self, dataset: Path, key: str, access: str) -> dict:
         return {"kind": "http", "url": f"{self.base}/{key}"}
+
+    def fetch(self, key: str, rel: str, access: str) -> tuple[int, bytes]:
+        from urllib.parse import quote
+
+        return _get(f"{self.base}/{quote(key)}/{quote(rel)}")
 
 
 def _policy(bucket: str, mode: str, deny: list[str], get_actions=("s3:GetObject",)) -> dict | None:
@@ -274,6 +294,16 @@ class S3Store(Store):
                 self._set_policy("forbidden-chunk")
             except Exception as exc:  # e.g. a policy larger than the server accepts
                 self.unavailable_modes["forbidden-chunk"] = f"the deny policy was refused: {exc}"
+
+    def fetch(self, key: str, rel: str, access: str) -> tuple[int, bytes]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return 200, self.client().get_object(Bucket=self.bucket(access, key), Key=f"{key}/{rel}")["Body"].read()
+        except ClientError as exc:
+            return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0), str(exc).encode()
+        except BotoCoreError as exc:
+            return 0, str(exc).encode()
 
     def target(self, dataset: Path, key: str, access: str) -> dict:
         return {"kind": "s3", "bucket": self.bucket(access, key), "key": key, "endpoint": self.endpoint,
@@ -447,6 +477,9 @@ class GcsStore(Store):
     def version(self) -> str:
         return f"fake-gcs-server {self.fake_gcs_version}"
 
+    def fetch(self, key: str, rel: str, access: str) -> tuple[int, bytes]:
+        return _get(self.object_url(self.bucket(access), f"{key}/{rel}"), self.auth())
+
     def target(self, dataset: Path, key: str, access: str) -> dict:
         t = {"kind": "gcs", "endpoint": self.endpoint, "bucket": self.bucket(access), "prefix": key,
              "anonymous": access != "signed", "project": self.project}
@@ -586,6 +619,12 @@ class AzureStore(Store):
 
     def version(self) -> str:
         return f"azurite {azurite_version()}"
+
+    def fetch(self, key: str, rel: str, access: str) -> tuple[int, bytes]:
+        from urllib.parse import quote
+
+        url = f"{self.endpoint}/{self.container(access)}/{quote(f'{key}/{rel}')}"
+        return _get(url, shared_key_headers(self.account, self.key, "GET", url, {}))
 
     def target(self, dataset: Path, key: str, access: str) -> dict:
         return {"kind": "azure", "endpoint": self.endpoint, "account": self.account, "key": self.key,

@@ -32,8 +32,8 @@ SCHEMAS = {
 }
 
 CELL_COLUMNS = ["writer", "writer_version", "case", "format", "store", "access", "write_mode", "reader",
-                "reader_version", "outcome", "attempts", "message", "diagnosis", "dataset_fault", "duration_ms",
-                "reader_elapsed_ms", "expected", "unexpected", "finding", "label"]
+                "reader_version", "outcome", "attempts", "message", "diagnosis", "dataset_fault", "store_fault",
+                "duration_ms", "reader_elapsed_ms", "expected", "unexpected", "finding", "label"]
 WRITE_COLUMNS = ["writer", "writer_version", "case", "format", "store", "status", "message", "faults", "cached",
                  "duration_ms", "dataset", "expected", "unexpected", "finding", "label"]
 PLAIN = (int, float, bool, type(None))
@@ -161,7 +161,8 @@ def grid_chunks(run, findings) -> tuple[list[dict], dict[str, str]]:
             default_expected = expected == ["pass"] or (r["outcome"] == "skipped" and expected == ["skipped"])
             d = [s(r.get("message")), s(r.get("diagnosis")), s(r.get("finding")),
                  s(",".join(r["attempts"]) if r.get("attempts") else ""),
-                 s("" if default_expected else " or ".join(expected)), s(r.get("label")), s(r.get("dataset_fault"))]
+                 s("" if default_expected else " or ".join(expected)), s(r.get("label")),
+                 s(r.get("dataset_fault") or r.get("store_fault"))]
             if any(d):
                 details[f"{ridx[(r['case'], r['writer'])]}:{rcol[r['reader']]}"] = d
         cases = sorted({k[0] for k in order})

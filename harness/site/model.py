@@ -29,7 +29,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..cases import catalogue
 from ..findings import Findings
-from ..judge import rejudge
+from ..judge import charged_to_reader, rejudge
 from ..matrix import ConfigError
 from ..results import OUTCOME_ORDER, latest_records, load_jsonl
 
@@ -37,7 +37,7 @@ FAILING = ("mismatch", "error", "unsupported", "timeout", "crash", "flaky")
 
 # Neutral values of the fields a record of an older harness may lack.
 RECORD_DEFAULTS = {"access": "signed", "write_mode": "local", "writer_version": "", "reader_version": "", "format": "",
-                   "attempts": None, "message": "", "diagnosis": "", "dataset_fault": "", "duration_ms": None,
+                   "attempts": None, "message": "", "diagnosis": "", "dataset_fault": "", "store_fault": "", "duration_ms": None,
                    "reader_elapsed_ms": None}
 WRITE_DEFAULTS = {"writer_version": "", "format": "", "message": "", "faults": [], "cached": False, "duration_ms": None}
 
@@ -63,7 +63,7 @@ def slug(text: str) -> str:
 
 def _normalise(rec: dict, defaults: dict) -> dict:
     out = {**defaults, **{k: v for k, v in rec.items() if v is not None or k not in defaults}}
-    for k in ("message", "diagnosis", "dataset_fault"):
+    for k in ("message", "diagnosis", "dataset_fault", "store_fault"):
         if k in out and out[k] is None:
             out[k] = ""
     return out
@@ -303,7 +303,7 @@ def impl_summary(run: Run) -> dict:
         out[i] = {"name": name_of(i), "version": run.reported_version(i), "reads": Counter(), "read_by_others": Counter(),
                   "writes": Counter(), "unexpected": 0}
     for r in run.records:
-        if r.get("label") != "faulty-dataset":
+        if charged_to_reader(r):
             out[r["reader"]]["reads"][r["outcome"]] += 1
         out[r["writer"]]["read_by_others"][r["outcome"]] += 1
         if r.get("unexpected"):

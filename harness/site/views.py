@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 
 from ..cases import catalogue, store_sensitive
 from ..findings import SEVERITIES, SEVERITY_TEXT, Findings
+from ..judge import charged_to_reader
 from .model import Run, judged, name_of, share_text, store_label, store_order, version_of
 
 FORMAT_TEXT = {"zarr2": "Zarr v2", "zarr3": "Zarr v3", "n5": "N5"}
@@ -326,7 +327,7 @@ def safe_to_write(run: Run, findings: Findings) -> list[dict]:
     out = []
     for fmt in run.formats:
         recs = [r for r in run.records if r["format"] == fmt and r["outcome"] != "skipped"
-                and r.get("label") != "faulty-dataset"]
+                and charged_to_reader(r)]
         readers = sorted({r["reader"] for r in recs})
         by_case: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
         by_case_store: dict[str, dict[tuple, dict[str, Counter]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(Counter)))
@@ -408,7 +409,7 @@ def implementation(name: str, run: Run, findings: Findings, matrix, history_rows
         """Rows: store and access mode; columns: format; per implementation id."""
         out = []
         for i in ids:
-            mine = [r for r in recs if r[who] == i and (not own or r.get("label") != "faulty-dataset")]
+            mine = [r for r in recs if r[who] == i and (not own or charged_to_reader(r))]
             if not mine:
                 continue
             rows = []
@@ -428,7 +429,7 @@ def implementation(name: str, run: Run, findings: Findings, matrix, history_rows
     # Features as a reader: per format, the features of the cases it read.
     feat_rows = []
     for fmt in formats:
-        recs = [r for r in as_reader if r["format"] == fmt and r["outcome"] != "skipped" and r.get("label") != "faulty-dataset"]
+        recs = [r for r in as_reader if r["format"] == fmt and r["outcome"] != "skipped" and charged_to_reader(r)]
         if not recs:
             continue
         per: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
@@ -460,7 +461,7 @@ def implementation(name: str, run: Run, findings: Findings, matrix, history_rows
             continue
         c = Counter((r.get("diagnosis") or r.get("message") or "")[:200] for r in as_reader
                     if r["store"] == sa[0] and (r.get("access") or "signed") == sa[1]
-                    and r["outcome"] not in ("pass", "skipped") and r.get("label") != "faulty-dataset")
+                    and r["outcome"] not in ("pass", "skipped") and charged_to_reader(r))
         if c:
             store_msgs.append({"label": store_label(*sa), "messages": c.most_common(4)})
     mine_findings = [finding_brief(f) for f in findings.all if f.implementation == name]
