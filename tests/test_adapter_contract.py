@@ -30,6 +30,7 @@ ROUND_TRIP = {
     "zarr-js": "v2/int16/zlib/sparse",
     "zarr-js-freeman": "v2/int16/zlib/sparse",
     "zarrs": "v3/int16/shard-16x14",
+    "rust-n5": "n5/int32/gzip/3d",
     "zarr-java": "v2/int16/zlib/edge",
     "jzarr": "v2/int16/zlib/edge",
     "netcdf-c": "v2/int16/raw/edge",

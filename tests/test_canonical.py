@@ -5,7 +5,8 @@ Python's zc_canonical runs here directly, on the in-memory forms the Python adap
 (C- and F-ordered, big-endian, object and StringDType string arrays; numpy and plain Python
 fill values). Every other language's canonical code is run by that language's own test on
 the same file: js-protocol with `node --test`, java-protocol's Canonical with a test main
-class on each Java adapter's jar, the zarrs adapter with `cargo test`, netcdf-c's zc_common
+class on each Java adapter's jar, the Rust protocol crate and both Rust adapters (zarrs, the n5
+crate) with `cargo test`, netcdf-c's zc_common
 and gdal's zc_canonical with a test program their Makefiles build. Each reports one line per
 vector; a vector of a dtype the language's adapters have must pass, not be skipped.
 A language is skipped (with the reason) only when its toolchain is absent; under CI a
@@ -220,11 +221,14 @@ NUMERIC = set(canonical.NUMERIC_DTYPES)
 FIXED_TEXT = re.compile(r"^[SU]\d+$")
 C_DTYPES = {"int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64", "string"}
 GDAL_DTYPES = C_DTYPES - {"int8"} | {"complex64", "complex128"}  # GDAL 3.6: no Int8, Float16 or boolean
+N5_DTYPES = {"int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64"}
 
 # Which vectors each language must pass (the rest it skips, with the reason it reports).
 MUST_PASS = {
     "javascript": lambda kind, v: True,
     "rust": lambda kind, v: True,
+    # The n5 crate's forms: N5's data types only, and no fill value (N5 has none; reads answer null).
+    "rust-n5": lambda kind, v: kind == "array" and v["dtype"] in N5_DTYPES,
     "java": lambda kind, v: v["dtype"] in NUMERIC and (kind == "array" or not (
         v["dtype"].startswith("complex") or v["dtype"] == "float16")),
     "c": lambda kind, v: (v["dtype"] in C_DTYPES or v["dtype"].startswith("S")) and not _has_nul(v),
@@ -313,16 +317,22 @@ def test_java(impl, java_test_classes, tmp_path):
 
 
 @pytest.mark.adapters  # builds the adapter when its build is not current
-def test_rust(tmp_path):
-    """The zarrs adapter's canonical module (`cargo test`), in the adapter's own target directory."""
+@pytest.mark.parametrize("impl, adapter, package, language", [
+    ("zarrs", "zarrs-rs", None, "rust"),  # zarrs' forms (ArrayBytes, FillValue) through the adapter
+    ("rust-n5", "rust-n5", None, "rust-n5"),  # the n5 crate's element vectors through the adapter
+    ("rust-n5", "rust-n5", "zc-protocol", "rust"),  # the shared crate on its own forms (bytes, offsets)
+])
+def test_rust(impl, adapter, package, language, tmp_path):
+    """The Rust canonical code (`cargo test`, with the adapter's lock file, in its target directory)."""
     from harness.environments import tools_root
 
-    env = built("zarrs")  # the release build whose dependencies the test reuses
+    env = built(impl)  # the release build whose dependencies the test reuses
     del env
     report = tmp_path / "report.txt"
     proc = run(["cargo", "test", "--release", "--locked", "--quiet", "--target-dir",
-                str(tools_root() / "cargo-target" / "zarrs-rs")], ROOT / "readers" / "zarrs-rs", report)
-    check_report("rust", report, proc)
+                str(tools_root() / "cargo-target" / adapter), *(["-p", package] if package else [])],
+               ROOT / "readers" / adapter, report)
+    check_report(language, report, proc)
 
 
 @pytest.mark.adapters  # builds the adapter when its build is not current

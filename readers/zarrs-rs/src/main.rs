@@ -21,11 +21,9 @@
 //! * hello.version is `zarrs::version::version_str()`, the version constant zarrs
 //!   exports (its CARGO_PKG_VERSION, i.e. the version in Cargo.lock); the
 //!   components are baked in from Cargo.lock by build.rs.
+//! * The protocol itself (the loop, the one-shot command line, outcomes, canonical bytes,
+//!   the reference data) is the Rust adapters' shared crate, readers/rust-protocol.
 
-use std::any::type_name;
-use std::fmt::Display;
-use std::io::{BufRead, Write};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -51,46 +49,16 @@ use zarrs_object_store::object_store::{
     ClientOptions, ObjectStore, aws::AmazonS3Builder, azure::MicrosoftAzureBuilder,
     gcp::GoogleCloudStorageBuilder, http::HttpBuilder, prefix::PrefixStore,
 };
+use zc_protocol::reference::{Elements, Gathered, chunk_grid, region_indices, reverse_axes};
+use zc_protocol::{Adapter, Failure, PROTOCOL, R, err_text, error, field, missing_chunks, object, str_field, u64_list};
 
-// Canonical bytes are little-endian and zarrs' in-memory element bytes are
-// native-endian: the two coincide only on a little-endian host.
-#[cfg(target_endian = "big")]
-compile_error!("this adapter assumes a little-endian host");
+// (zarrs' in-memory element bytes are native-endian; zc_protocol refuses to build on a
+// big-endian host, where they would not be the canonical little-endian bytes.)
 
 mod canonical;
 
-const PROTOCOL: u64 = 1;
-
 // ---------------------------------------------------------------------------
 // Outcomes
-
-/// Why a request did not succeed.
-enum Failure {
-    /// The library lacks the feature (the reason, with the library's own text where there is one).
-    Unsupported(String),
-    /// The library (or the file system) raised an error: "Type: message".
-    Error(String),
-    /// The request itself is malformed.
-    BadRequest(String),
-}
-
-type R<T> = Result<T, Failure>;
-
-/// The last path segment of a type's name, without generic parameters.
-fn short_type_name<E>() -> &'static str {
-    let full = type_name::<E>();
-    let base = full.split('<').next().unwrap_or(full);
-    base.rsplit("::").next().unwrap_or(base)
-}
-
-/// An error as "Type: message".
-fn err_text<E: Display>(e: &E) -> String {
-    format!("{}: {}", short_type_name::<E>(), e)
-}
-
-fn error<E: Display>(e: E) -> Failure {
-    Failure::Error(err_text(&e))
-}
 
 fn plugin_unsupported(e: &PluginCreateError) -> bool {
     matches!(e, PluginCreateError::Unsupported(_))
@@ -125,28 +93,7 @@ fn plugin_failure(e: PluginCreateError) -> Failure {
 }
 
 // ---------------------------------------------------------------------------
-// Request helpers
-
-fn field<'a>(obj: &'a Value, key: &str) -> R<&'a Value> {
-    obj.get(key).ok_or_else(|| Failure::BadRequest(format!("missing {key}")))
-}
-
-fn str_field<'a>(obj: &'a Value, key: &str) -> R<&'a str> {
-    field(obj, key)?
-        .as_str()
-        .ok_or_else(|| Failure::BadRequest(format!("{key} must be a string")))
-}
-
-fn u64_list(obj: &Value, key: &str) -> R<Vec<u64>> {
-    field(obj, key)?
-        .as_array()
-        .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<_>>>())
-        .ok_or_else(|| Failure::BadRequest(format!("{key} must be a list of integers")))
-}
-
-fn object(v: Option<&Value>) -> Map<String, Value> {
-    v.and_then(Value::as_object).cloned().unwrap_or_default()
-}
+// Request helpers (the protocol's own: zc_protocol)
 
 /// A zarrs node path ("/a/b") for a protocol path ("a/b", "" for the root).
 fn node_path(path: &str) -> String {
@@ -171,36 +118,6 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 /// The canonical dtype name of a zarrs data type.
 fn canonical_dtype(dt: &DataType) -> R<String> {
     canonical::dtype_name(dt).map_err(Failure::Unsupported)
-}
-
-/// Fixed-size elements of `shape` (C order) with the axes reversed.
-fn reverse_axes(bytes: &[u8], shape: &[u64], size: usize) -> Vec<u8> {
-    let d = shape.len();
-    if d < 2 {
-        return bytes.to_vec();
-    }
-    let shape: Vec<usize> = shape.iter().map(|&s| s as usize).collect();
-    let mut strides = vec![1usize; d];
-    for k in (0..d - 1).rev() {
-        strides[k] = strides[k + 1] * shape[k + 1];
-    }
-    let out_shape: Vec<usize> = shape.iter().rev().copied().collect();
-    let out_strides: Vec<usize> = strides.iter().rev().copied().collect(); // input stride per output axis
-    let n: usize = shape.iter().product();
-    let mut out = Vec::with_capacity(n * size);
-    let mut idx = vec![0usize; d];
-    for _ in 0..n {
-        let src: usize = idx.iter().zip(&out_strides).map(|(i, s)| i * s).sum();
-        out.extend_from_slice(&bytes[src * size..(src + 1) * size]);
-        for m in (0..d).rev() {
-            idx[m] += 1;
-            if idx[m] < out_shape[m] {
-                break;
-            }
-            idx[m] = 0;
-        }
-    }
-    out
 }
 
 /// What a read produced, before canonicalisation.
@@ -439,99 +356,13 @@ fn do_read(req: &Value) -> R<Value> {
 // ---------------------------------------------------------------------------
 // write
 
-/// The reference array decoded from canonical bytes (little-endian = native).
-enum Elements {
-    Fixed { size: usize, bytes: Vec<u8> },
-    Vlen { items: Vec<(usize, usize)>, bytes: Vec<u8> },
-}
-
-fn fixed_size(dtype: &str) -> Option<usize> {
-    Some(match dtype {
-        "bool" | "int8" | "uint8" => 1,
-        "int16" | "uint16" | "float16" => 2,
-        "int32" | "uint32" | "float32" => 4,
-        "int64" | "uint64" | "float64" | "complex64" => 8,
-        "complex128" => 16,
-        d if d.starts_with('S') => d[1..].parse().ok()?,
-        d if d.starts_with('U') => 4 * d[1..].parse::<usize>().ok()?,
-        _ => return None,
-    })
-}
-
-impl Elements {
-    fn from_canonical(bytes: Vec<u8>, dtype: &str, n: usize) -> R<Self> {
-        if dtype == "string" {
-            let mut items = Vec::with_capacity(n);
-            let mut pos = 0;
-            while pos + 4 <= bytes.len() {
-                let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
-                items.push((pos + 4, pos + 4 + len));
-                pos += 4 + len;
-            }
-            if items.len() != n || pos != bytes.len() {
-                return Err(Failure::BadRequest(format!("reference data do not hold {n} strings")));
-            }
-            return Ok(Elements::Vlen { items, bytes });
-        }
-        let size = fixed_size(dtype).ok_or_else(|| Failure::BadRequest(format!("unknown dtype {dtype:?}")))?;
-        if bytes.len() != size * n {
-            return Err(Failure::BadRequest(format!("reference data: {} bytes, expected {}", bytes.len(), size * n)));
-        }
-        Ok(Elements::Fixed { size, bytes })
-    }
-
-    /// The elements at flat (C-order) `indices`, as zarrs array bytes.
-    fn gather(&self, indices: &[usize]) -> ArrayBytes<'static> {
-        match self {
-            Elements::Fixed { size, bytes } => {
-                let mut out = Vec::with_capacity(indices.len() * size);
-                for &i in indices {
-                    out.extend_from_slice(&bytes[i * size..(i + 1) * size]);
-                }
-                ArrayBytes::new_flen(out)
-            }
-            Elements::Vlen { items, bytes } => {
-                let mut out = Vec::new();
-                let mut offsets = Vec::with_capacity(indices.len() + 1);
-                offsets.push(0);
-                for &i in indices {
-                    let (a, b) = items[i];
-                    out.extend_from_slice(&bytes[a..b]);
-                    offsets.push(out.len());
-                }
-                let offsets = ArrayBytesOffsets::new(offsets).expect("monotonic offsets");
-                ArrayBytes::new_vlen(out, offsets).expect("offsets within bytes")
-            }
-        }
-    }
-}
-
-/// Flat C-order indices of the elements of a box of an array of `shape`.
-fn region_indices(shape: &[u64], ranges: &[std::ops::Range<u64>]) -> Vec<usize> {
-    let d = shape.len();
-    let mut strides = vec![1u64; d];
-    for k in (0..d.saturating_sub(1)).rev() {
-        strides[k] = strides[k + 1] * shape[k + 1];
-    }
-    let n: u64 = ranges.iter().map(|r| r.end - r.start).product();
-    let mut out = Vec::with_capacity(n as usize);
-    if n == 0 {
-        return out;
-    }
-    let mut idx: Vec<u64> = ranges.iter().map(|r| r.start).collect();
-    loop {
-        out.push(idx.iter().zip(&strides).map(|(i, s)| i * s).sum::<u64>() as usize);
-        let mut k = d;
-        loop {
-            if k == 0 {
-                return out;
-            }
-            k -= 1;
-            idx[k] += 1;
-            if idx[k] < ranges[k].end {
-                break;
-            }
-            idx[k] = ranges[k].start;
+/// Reference elements (zc_protocol's) as zarrs array bytes.
+fn array_bytes(elements: Gathered) -> ArrayBytes<'static> {
+    match elements {
+        Gathered::Fixed(bytes) => ArrayBytes::new_flen(bytes),
+        Gathered::Vlen(bytes, offsets) => {
+            let offsets = ArrayBytesOffsets::new(offsets).expect("monotonic offsets");
+            ArrayBytes::new_vlen(bytes, offsets).expect("offsets within bytes")
         }
     }
 }
@@ -719,41 +550,19 @@ fn write_into<S: ?Sized + ReadableWritableStorageTraits + 'static>(
 
     array.store_metadata().map_err(error)?;
 
-    let missing: Vec<Vec<u64>> = case
-        .get("missing_chunks")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|c| c.as_array().map(|c| c.iter().filter_map(Value::as_u64).collect()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let missing = missing_chunks(case);
     if missing.is_empty() {
         let all: Vec<usize> = (0..n as usize).collect();
-        array.store_array_subset(&array.subset_all(), elements.gather(&all)).map_err(error)?;
+        array.store_array_subset(&array.subset_all(), array_bytes(elements.gather(&all))).map_err(error)?;
     } else {
         // Chunk by chunk, leaving out the missing ones.
-        let grid: Vec<u64> = shape.iter().zip(&chunks).map(|(s, c)| s.div_ceil(*c)).collect();
-        let total: u64 = grid.iter().product();
-        for flat in 0..total {
-            let mut rem = flat;
-            let mut idx = vec![0u64; grid.len()];
-            for k in (0..grid.len()).rev() {
-                idx[k] = rem % grid[k];
-                rem /= grid[k];
-            }
+        for (idx, ranges) in chunk_grid(&shape, &chunks) {
             if missing.contains(&idx) {
                 continue;
             }
-            let ranges: Vec<std::ops::Range<u64>> = idx
-                .iter()
-                .zip(&chunks)
-                .zip(&shape)
-                .map(|((i, c), s)| i * c..((i + 1) * c).min(*s))
-                .collect();
             let indices = region_indices(&shape, &ranges);
             array
-                .store_array_subset(&ArraySubset::new_with_ranges(&ranges), elements.gather(&indices))
+                .store_array_subset(&ArraySubset::new_with_ranges(&ranges), array_bytes(elements.gather(&indices)))
                 .map_err(error)?;
         }
     }
@@ -761,137 +570,40 @@ fn write_into<S: ?Sized + ReadableWritableStorageTraits + 'static>(
 }
 
 // ---------------------------------------------------------------------------
-// Protocol
+// Protocol (the loop and the one-shot command line: zc_protocol)
 
-fn hello() -> Value {
-    let components: Value = serde_json::from_str(env!("LOCKED_VERSIONS")).unwrap_or_else(|_| json!({}));
-    json!({
-        "ok": true,
-        "impl": "zarrs",
-        "version": zarrs::version::version_str(),
-        "language": "rust",
-        "verbs": ["read", "write"],
-        "protocol": PROTOCOL,
-        "components": components,
-    })
-}
+struct Zarrs;
 
-fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(no message)".into()
+impl Adapter for Zarrs {
+    fn program(&self) -> &str {
+        "zarrs-adapter"
     }
-}
 
-fn handle(req: &Value) -> Value {
-    let id = req.get("id").cloned().unwrap_or(Value::Null);
-    let op = req.get("op").and_then(Value::as_str).unwrap_or("");
-    let result = match op {
-        "hello" => return hello(),
-        "read" | "write" => catch_unwind(AssertUnwindSafe(|| if op == "read" { do_read(req) } else { do_write(req) }))
-            .unwrap_or_else(|p| Err(Failure::Error(format!("panic: {}", panic_text(p.as_ref()))))),
-        other => Err(Failure::BadRequest(format!("unknown op {other:?}"))),
-    };
-    match result {
-        Ok(mut resp) => {
-            resp["id"] = id;
-            resp
-        }
-        Err(Failure::Unsupported(m)) => json!({"id": id, "status": "unsupported", "error": m}),
-        Err(Failure::Error(m)) => json!({"id": id, "status": "error", "error": m}),
-        Err(Failure::BadRequest(m)) => json!({"id": id, "status": "error", "error": format!("BadRequest: {m}")}),
+    fn hello(&self) -> Value {
+        let components: Value = serde_json::from_str(env!("LOCKED_VERSIONS")).unwrap_or_else(|_| json!({}));
+        json!({
+            "ok": true,
+            "impl": "zarrs",
+            "version": zarrs::version::version_str(),
+            "language": "rust",
+            "verbs": ["read", "write"],
+            "protocol": PROTOCOL,
+            "components": components,
+        })
     }
-}
 
-fn serve() -> i32 {
-    let stdin = std::io::stdin();
-    let mut stdout = std::io::stdout().lock();
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else { break };
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let resp = match serde_json::from_str::<Value>(line) {
-            Ok(req) if req.is_object() => {
-                if req.get("op").and_then(Value::as_str) == Some("bye") {
-                    return 0;
-                }
-                handle(&req)
-            }
-            Ok(_) => json!({"id": null, "status": "error", "error": "BadRequest: a request is a JSON object"}),
-            Err(e) => json!({"id": null, "status": "error", "error": format!("BadRequest: {e}")}),
-        };
-        if writeln!(stdout, "{resp}").and_then(|_| stdout.flush()).is_err() {
-            return 1;
-        }
+    fn read(&self, req: &Value) -> R<Value> {
+        do_read(req)
     }
-    0
-}
 
-fn usage() -> i32 {
-    eprintln!(
-        "usage: zarrs-adapter [serve]\n       zarrs-adapter hello\n       zarrs-adapter read --target-json J --path P --format F [--dump D]\n       zarrs-adapter write --case-json J|@file --data F --target-json J"
-    );
-    2
-}
-
-fn arg_json(text: &str) -> Result<Value, String> {
-    let text = match text.strip_prefix('@') {
-        Some(file) => std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?,
-        None => text.to_string(),
-    };
-    serde_json::from_str(&text).map_err(|e| e.to_string())
-}
-
-fn one_shot(cmd: &str, args: &[String]) -> i32 {
-    let mut opts: Map<String, Value> = Map::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let Some(key) = a.strip_prefix("--") else { return usage() };
-        let Some(val) = it.next() else { return usage() };
-        opts.insert(key.to_string(), Value::String(val.clone()));
+    fn write(&self, req: &Value) -> R<Value> {
+        do_write(req)
     }
-    let get = |k: &str| opts.get(k).and_then(Value::as_str).map(str::to_string);
-    let req = match cmd {
-        "hello" => json!({"op": "hello", "protocol": PROTOCOL}),
-        "read" => {
-            let Some(t) = get("target-json") else { return usage() };
-            let target = match arg_json(&t) {
-                Ok(v) => v,
-                Err(e) => { eprintln!("--target-json: {e}"); return 2; }
-            };
-            json!({"op": "read", "id": "cli", "target": target, "path": get("path").unwrap_or_default(),
-                   "format": get("format"), "dump": get("dump")})
-        }
-        "write" => {
-            let (Some(c), Some(d), Some(t)) = (get("case-json"), get("data"), get("target-json")) else { return usage() };
-            let (case, target) = match (arg_json(&c), arg_json(&t)) {
-                (Ok(c), Ok(t)) => (c, t),
-                (Err(e), _) | (_, Err(e)) => { eprintln!("bad JSON argument: {e}"); return 2; }
-            };
-            json!({"op": "write", "id": "cli", "case": case, "data": d, "target": target})
-        }
-        _ => return usage(),
-    };
-    let resp = handle(&req);
-    println!("{}", serde_json::to_string_pretty(&resp).unwrap_or_default());
-    let ok = resp.get("ok").and_then(Value::as_bool) == Some(true)
-        || resp.get("status").and_then(Value::as_str) == Some("ok");
-    if ok { 0 } else { 1 }
 }
 
 fn main() {
     // zarrs adds a "_zarrs" attribute (library name/version) to every array it
     // writes unless told not to; the case's attributes are to be written as given.
     global_config_mut().set_include_zarrs_metadata(false);
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = match args.first().map(String::as_str) {
-        None | Some("serve") => serve(),
-        Some(cmd) => one_shot(cmd, &args[1..]),
-    };
-    std::process::exit(code);
+    std::process::exit(zc_protocol::run(&Zarrs));
 }
