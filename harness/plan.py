@@ -107,8 +107,10 @@ class Plan:
         return list(seen.values())
 
     def writes(self) -> list[tuple[ImplVersion, Case]]:
-        """The datasets written on disk (then published to every store)."""
-        return [(w, c) for w in self.writers if w.uses_store("local") for c in self.cases if w.uses_format(c.format)]
+        """The datasets written on disk (then published to every store): those a cell of the plan reads (a
+        case no reader of the run reads, one of a format the readers are not limited to, is not written)."""
+        read = {(c.writer.id, c.case.id) for c in self.cells if not c.native}
+        return [(w, c) for w in self.writers if w.uses_store("local") for c in self.cases if (w.id, c.id) in read]
 
     def native_stores(self) -> list[str]:
         if self.write_mode != "native":
@@ -117,8 +119,9 @@ class Plan:
 
     def native_writes(self) -> list[tuple[ImplVersion, Case, str]]:
         """The datasets writers write straight into an S3 store (native write mode)."""
+        read = {(c.writer.id, c.case.id, c.store) for c in self.cells if c.native}
         return [(w, c, s) for s in self.native_stores() for w in self.writers if w.uses_store(s)
-                for c in self.cases if w.uses_format(c.format)]
+                for c in self.cases if (w.id, c.id, s) in read]
 
     def predicted(self, cell: PlannedCell, findings: Findings) -> list[Finding]:
         """The findings about a cell (by the matrix's versions: the real ones are known once adapters start)."""

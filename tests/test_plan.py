@@ -171,6 +171,9 @@ def test_a_version_limited_to_some_formats_has_cells_only_there(tmp_path):
     assert {c.case.id for c in plan.cells if c.reader.id == "fake-n5@1"} == n5
     assert {c.case.id for c in plan.cells if c.writer.id == "fake-n5@1"} == n5
     assert {c.id for w, c in plan.writes() if w.id == "fake-n5@1"} == n5
+    # read by the N5 library alone, the other writer writes only the N5 cases
+    alone = make_plan(Selection(**sel, writers=("fake",), readers=("fake-n5",)))
+    assert {c.id for w, c in alone.writes()} == n5
     # the other implementation writes and reads every format, also what the N5 library wrote
     assert {c.case.format for c in plan.cells if c.reader.id == "fake@good"} == {"zarr2", "zarr3", "n5"}
     assert {c.writer.id for c in plan.cells if c.reader.id == "fake@good" and c.case.format == "n5"} \
