@@ -310,7 +310,8 @@ def _list(args) -> int:
     m = load_matrix(args.matrix)
     if args.what == "implementations":
         rows = [{"id": iv.id, "name": iv.name, "version": iv.version, "language": iv.language,
-                 "adapter": iv.adapter, "description": iv.description, "stores": iv.spec.stores}
+                 "adapter": iv.adapter, "description": iv.description, "stores": iv.spec.stores,
+                 "formats": iv.spec.formats}
                 for iv in m.impl_versions()]
         if args.json:
             print(json.dumps(rows, indent=1))

@@ -72,6 +72,14 @@ def implementations_md(matrix_path=None) -> str:
                   "| implementation | stores | written on disk |", "|---|---|---|"]
         for iv in limited:
             lines.append(f"| {iv.id} | {', '.join(iv.spec.stores)} | {'yes' if iv.uses_store('local') else 'no'} |")
+    one_format = [iv for iv in m.impl_versions() if iv.spec.formats is not None]
+    if one_format:
+        lines += ["", "## Versions limited to some formats", "",
+                  "These read and write only the cases of the formats listed (`formats:` of the version in",
+                  "matrix.yaml): libraries of one format, such as the N5 libraries. Their other cells are not in",
+                  "the matrix.", "", "| implementation | formats |", "|---|---|"]
+        for iv in one_format:
+            lines.append(f"| {iv.id} | {', '.join(iv.spec.formats)} |")
     gone = m.unavailable()
     if gone:
         lines += ["", "## Not available here", "", "| implementation | language | why |", "|---|---|---|"]

@@ -15,7 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .cases import TIERS
+from .cases import FORMATS, TIERS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MATRIX = ROOT / "matrix.yaml"
@@ -167,6 +167,10 @@ class VersionSpec(_Strict):
                                                        "published to every store), an S3 store for native writes "
                                                        "(default: every store)")
 
+    formats: list[Literal[FORMATS]] | None = Field(None, description="only these formats (zarr2, zarr3, n5): "  # type: ignore[valid-type]
+                                                     "a library of one format (an N5 library) reads and writes "
+                                                     "only the cases of these (default: every format)")
+
     @field_validator("stores")
     @classmethod
     def _some_stores(cls, v):
@@ -175,6 +179,16 @@ class VersionSpec(_Strict):
                 raise ValueError("stores: name at least one store (or leave the key out: every store)")
             if len(set(v)) != len(v):
                 raise ValueError(f"stores: a store is named twice in {v}")
+        return v
+
+    @field_validator("formats")
+    @classmethod
+    def _some_formats(cls, v):
+        if v is not None:
+            if not v:
+                raise ValueError("formats: name at least one format (or leave the key out: every format)")
+            if len(set(v)) != len(v):
+                raise ValueError(f"formats: a format is named twice in {v}")
         return v
 
     @field_validator("debian")
@@ -364,6 +378,10 @@ class ImplVersion:
     def uses_store(self, store: str) -> bool:
         """Whether this version reads from (or writes into) the store: its `stores:`, by default every one."""
         return self.spec.stores is None or store in self.spec.stores
+
+    def uses_format(self, fmt: str) -> bool:
+        """Whether this version reads (and writes) the cases of a format: its `formats:`, by default every one."""
+        return self.spec.formats is None or fmt in self.spec.formats
 
     # A version may reach its library through another adapter than the implementation's (matrix.yaml
     # `adapter:` of a version); these say what this version uses.

@@ -18,6 +18,8 @@ when it names `local`, and native writes only into the S3 stores it names.
 Those other cells are not part of the matrix (as an access mode that does not
 apply to a case), so they are left out, not skipped; naming such a version
 for a run in which it has no cell at all is a usage error that says why.
+A version limited to some formats (`formats:`, a library of one format: an N5
+library) likewise reads and writes only the cases of those formats.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .cases import Case, catalogue, select, store_sensitive
+from .cases import FORMAT_PREFIX, Case, catalogue, select, store_sensitive
 from .findings import CellFacts, Finding, Findings
 from .matrix import ConfigError, ImplVersion, Matrix, did_you_mean, load_matrix
 
@@ -105,8 +107,10 @@ class Plan:
         return list(seen.values())
 
     def writes(self) -> list[tuple[ImplVersion, Case]]:
-        """The datasets written on disk (then published to every store)."""
-        return [(w, c) for w in self.writers if w.uses_store("local") for c in self.cases]
+        """The datasets written on disk (then published to every store): those a cell of the plan reads (a
+        case no reader of the run reads, one of a format the readers are not limited to, is not written)."""
+        read = {(c.writer.id, c.case.id) for c in self.cells if not c.native}
+        return [(w, c) for w in self.writers if w.uses_store("local") for c in self.cases if (w.id, c.id) in read]
 
     def native_stores(self) -> list[str]:
         if self.write_mode != "native":
@@ -115,8 +119,9 @@ class Plan:
 
     def native_writes(self) -> list[tuple[ImplVersion, Case, str]]:
         """The datasets writers write straight into an S3 store (native write mode)."""
+        read = {(c.writer.id, c.case.id, c.store) for c in self.cells if c.native}
         return [(w, c, s) for s in self.native_stores() for w in self.writers if w.uses_store(s)
-                for c in self.cases]
+                for c in self.cases if (w.id, c.id, s) in read]
 
     def predicted(self, cell: PlannedCell, findings: Findings) -> list[Finding]:
         """The findings about a cell (by the matrix's versions: the real ones are known once adapters start)."""
@@ -178,28 +183,31 @@ def _cells(plan: Plan) -> list[PlannedCell]:
     out = []
     for w in plan.writers:
         for case in plan.cases:
+            if not w.uses_format(case.format):
+                continue
+            readers = [r for r in plan.readers if r.uses_format(case.format)]
             if w.uses_store("local"):
                 for store, modes in plan.stores.items():
-                    readers = [r for r in plan.readers if r.uses_store(store)]
+                    here = [r for r in readers if r.uses_store(store)]
                     for access in modes:
                         if access_applies(case, access):
-                            out += [PlannedCell(w, case, store, access, r) for r in readers]
+                            out += [PlannedCell(w, case, store, access, r) for r in here]
             for store in plan.native_stores():
                 if w.uses_store(store):
                     out += [PlannedCell(w, case, store, "signed", r, native=True)
-                            for r in plan.readers if r.uses_store(store)]
+                            for r in readers if r.uses_store(store)]
     return out
 
 
 def _drop_store_limited(plan: Plan, sel: Selection) -> None:
-    """Writers and readers limited to stores this run has no cell of leave the plan; one named by its id
-    on the command line (or the profile) is a usage error that says which stores it has."""
+    """Writers and readers limited to stores (or formats) this run has no cell of leave the plan; one named
+    by its id on the command line (or the profile) is a usage error that says which stores (formats) it has."""
     named = {"writer": set(sel.writers or plan.matrix.profiles[plan.profile].writers or []),
              "reader": set(sel.readers or plan.matrix.profiles[plan.profile].readers or [])}
     for role, ivs in (("writer", plan.writers), ("reader", plan.readers)):
         busy = {getattr(c, role).id for c in plan.cells}
         for iv in list(ivs):
-            if iv.spec.stores is None or iv.id in busy:
+            if (iv.spec.stores is None and iv.spec.formats is None) or iv.id in busy:
                 continue
             if iv.id in named[role]:
                 raise ConfigError(_no_cells_why(plan, iv, role))
@@ -207,6 +215,14 @@ def _drop_store_limited(plan: Plan, sel: Selection) -> None:
 
 
 def _no_cells_why(plan: Plan, iv: ImplVersion, role: str) -> str:
+    if iv.spec.formats is not None and not any(iv.uses_format(c.format) for c in plan.cases):
+        return (f"{iv.id} {'reads' if role == 'reader' else 'writes'} only {', '.join(iv.spec.formats)} "
+                f"(its formats in matrix.yaml), and this run has no case of them; select some (--cases "
+                f"'{FORMAT_PREFIX[iv.spec.formats[0]]}/*')")
+    if iv.spec.stores is None:
+        other = "writer" if role == "reader" else "reader"
+        return (f"{iv.id} has no cell in this run: no {other} of this run has a cell with it in its formats "
+                f"({', '.join(iv.spec.formats or [])})")
     limited = ", ".join(iv.spec.stores)
     if role == "reader":
         return (f"{iv.id} reads only from {limited} (its stores in matrix.yaml), and this run reads "

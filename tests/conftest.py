@@ -78,7 +78,7 @@ def started_worker(iv):
 
 
 # A library that only reads -> the implementation that writes the datasets its tests read.
-WRITTEN_BY = {"zarr-js-freeman": "zarr-js@0.6.3"}
+WRITTEN_BY = {"zarr-js-freeman": "zarr-js@0.6.3", "zarr-n5": "z5py@3.0.2"}
 
 
 def write_case(worker, case, tmp_path, name="ds"):

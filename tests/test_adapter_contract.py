@@ -25,6 +25,8 @@ ROUND_TRIP = {
     "zarrs-python": "v3/int16/shard-16x14",
     "tensorstore": "v3/int32/transpose+zstd/edge",
     "z5py": "n5/int32/gzip/3d",
+    "zarr-n5": "n5/int32/gzip/3d",
+    "pyn5": "n5/int32/gzip/3d",
     "netcdf4-python": "v2/int16/zlib/edge",
     "zarrita-js": "v3/int16/zstd/sparse",
     "zarr-js": "v2/int16/zlib/sparse",

@@ -143,6 +143,59 @@ def test_a_version_limited_to_some_stores_has_cells_only_there():
         make_plan(Selection(**sel, stores=("local", "s3-moto"), writers=(remote,), readers=("fake",)))
 
 
+def _matrix_with_an_n5_library(tmp_path, versions='"1": {formats: [n5]}'):
+    """The fake matrix with fake-n5: the good fake as a library of one format (a version's `formats:`)."""
+    text = FAKE_MATRIX.read_text().replace("\nstores:\n", f"""
+  fake-n5:
+    language: python
+    adapter: command
+    command: ["{{python}}", "{{root}}/tests/fixtures/fake_adapter.py", "--mode", "good"]
+    timeout: 5
+    versions:
+      {versions}
+stores:
+""", 1)
+    path = tmp_path / "matrix.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_version_limited_to_some_formats_has_cells_only_there(tmp_path):
+    """`formats:` on a version (an N5 library): as a reader it reads, and as a writer it writes, only the
+    cases of its formats; its other cells are not in the plan, and named for a run with no case of its
+    formats it is a usage error that says which cases to select."""
+    sel = dict(matrix=_matrix_with_an_n5_library(tmp_path), profile="smoke", stores=("local",),
+               cases=("v2/int16/zlib/edge", "v3/int16/zstd/sparse", "n5/int16/raw/edge", "n5/int32/gzip/3d"))
+    plan = make_plan(Selection(**sel, writers=("fake", "fake-n5"), readers=("fake", "fake-n5")))
+    n5 = {"n5/int16/raw/edge", "n5/int32/gzip/3d"}
+    assert {c.case.id for c in plan.cells if c.reader.id == "fake-n5@1"} == n5
+    assert {c.case.id for c in plan.cells if c.writer.id == "fake-n5@1"} == n5
+    assert {c.id for w, c in plan.writes() if w.id == "fake-n5@1"} == n5
+    # read by the N5 library alone, the other writer writes only the N5 cases
+    alone = make_plan(Selection(**sel, writers=("fake",), readers=("fake-n5",)))
+    assert {c.id for w, c in alone.writes()} == n5
+    # the other implementation writes and reads every format, also what the N5 library wrote
+    assert {c.case.format for c in plan.cells if c.reader.id == "fake@good"} == {"zarr2", "zarr3", "n5"}
+    assert {c.writer.id for c in plan.cells if c.reader.id == "fake@good" and c.case.format == "n5"} \
+        >= {"fake@good", "fake-n5@1"}
+    assert not [c for c in plan.cells if "fake-n5@1" in (c.writer.id, c.reader.id) and c.case.format != "n5"]
+    # with no N5 case, a name selecting it among others drops it; its id named is a usage error
+    sel["cases"] = ("v2/int16/zlib/edge",)
+    plan = make_plan(Selection(**sel, readers=("fake", "fake-n5")))
+    assert {iv.id for iv in plan.readers} == {"fake@good"}
+    with pytest.raises(ConfigError, match=r"fake-n5@1 reads only n5 \(its formats in matrix.yaml\).*--cases 'n5/\*'"):
+        make_plan(Selection(**sel, readers=("fake-n5@1",)))
+    with pytest.raises(ConfigError, match=r"fake-n5@1 writes only n5"):
+        make_plan(Selection(**sel, writers=("fake-n5@1",)))
+
+
+def test_the_formats_of_a_version_are_validated(tmp_path):
+    with pytest.raises(ConfigError, match=r"formats"):
+        load_matrix(_matrix_with_an_n5_library(tmp_path, '"1": {formats: [n6]}'))
+    with pytest.raises(ConfigError, match="name at least one format"):
+        load_matrix(_matrix_with_an_n5_library(tmp_path, '"1": {formats: []}'))
+
+
 def test_the_stores_of_a_version_are_validated(tmp_path):
     text = FAKE_MATRIX.read_text().replace("stores: [s3-moto, http]", "stores: [s3-motto, http]")
     bad = tmp_path / "matrix.yaml"

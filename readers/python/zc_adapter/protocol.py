@@ -33,6 +33,8 @@ BACKENDS = {
     "zarrs": "zc_adapter.backends.zarrs",
     "zarr3-obstore": "zc_adapter.backends.zarr3_obstore",
     "gdal": "zc_adapter.backends.gdal",
+    "zarr-n5": "zc_adapter.backends.zarr_n5",
+    "pyn5": "zc_adapter.backends.pyn5",
 }
 
 
