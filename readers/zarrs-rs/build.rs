@@ -4,6 +4,9 @@
 
 use std::fs;
 
+#[path = "../rust-protocol/src/locked_versions.rs"]
+mod locked_versions;
+
 const COMPONENTS: &[&str] = &[
     "zarrs_n5",
     "zarrs_object_store",
@@ -26,24 +29,8 @@ const COMPONENTS: &[&str] = &[
 fn main() {
     println!("cargo:rerun-if-changed=Cargo.lock");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=../rust-protocol/src/locked_versions.rs");
     let lock = fs::read_to_string("Cargo.lock").unwrap_or_default();
-    let mut found: Vec<(String, String)> = Vec::new();
-    let mut name: Option<String> = None;
-    for line in lock.lines() {
-        let line = line.trim();
-        if line == "[[package]]" {
-            name = None;
-        } else if let Some(v) = line.strip_prefix("name = ") {
-            name = Some(v.trim_matches('"').to_string());
-        } else if let Some(v) = line.strip_prefix("version = ") {
-            if let Some(n) = name.take() {
-                if COMPONENTS.contains(&n.as_str()) && !found.iter().any(|(k, _)| *k == n) {
-                    found.push((n, v.trim_matches('"').to_string()));
-                }
-            }
-        }
-    }
-    found.sort_by_key(|(k, _)| COMPONENTS.iter().position(|c| c == k));
-    let body: Vec<String> = found.iter().map(|(k, v)| format!("\"{k}\":\"{v}\"")).collect();
-    println!("cargo:rustc-env=LOCKED_VERSIONS={{{}}}", body.join(","));
+    let found = locked_versions::locked_versions(&lock, COMPONENTS);
+    println!("cargo:rustc-env=LOCKED_VERSIONS={}", locked_versions::json_object(&found));
 }
