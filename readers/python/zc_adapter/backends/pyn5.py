@@ -33,7 +33,7 @@ from importlib import metadata
 
 import numpy as np
 
-from ..chunks import chunk_regions
+from ..chunks import write_present_chunks
 from ..protocol import Backend, ReadResult, Unsupported
 
 # rust-n5's (serde's) text for a compression type the wheel was built without.
@@ -110,13 +110,7 @@ class Pyn5Backend(Backend):
                 raise Unsupported(f"pyn5 cannot create an array at the container root (pyn5.File is a group): "
                                   f"{type(exc).__name__}: {exc}") from exc
             raise
-        src = np.ascontiguousarray(data, dtype=known[case["dtype"]])
-        missing = case.get("missing_chunks") or []
-        if missing:
-            for region in chunk_regions(case["shape"], case["chunks"], missing):
-                ds[region] = src[region]
-        else:
-            ds[...] = src
+        write_present_chunks(ds, case, np.ascontiguousarray(data, dtype=known[case["dtype"]]))
         if case.get("attributes"):
             ds.attrs.update(case["attributes"])
 
