@@ -81,6 +81,45 @@ def started_worker(iv):
 WRITTEN_BY = {"zarr-js-freeman": "zarr-js@0.6.3", "zarr-n5": "z5py@3.0.2"}
 
 
+def write_n5_gzip(root, data, block, version="2.5.0"):
+    """A minimal gzip N5 int32 array at root/array (dimensions in N5's F order), laid out by hand as the
+    N5 spec says, so that an N5 reader is tested on no writer of the matrix."""
+    import json
+    import struct
+    import zlib
+
+    root.mkdir(parents=True)
+    (root / "attributes.json").write_text(json.dumps({"n5": version}))
+    arr = root / "array"
+    arr.mkdir()
+    (arr / "attributes.json").write_text(json.dumps({
+        "dimensions": list(data.shape[::-1]), "blockSize": list(block[::-1]), "dataType": "int32",
+        "compression": {"type": "gzip", "level": -1, "useZlib": False}, "units": "m"}))
+    grid = [-(-s // b) for s, b in zip(data.shape, block)]
+    for i in range(grid[0]):
+        for j in range(grid[1]):
+            blk = data[i * block[0]:(i + 1) * block[0], j * block[1]:(j + 1) * block[1]]
+            header = struct.pack(">HH", 0, 2) + struct.pack(">II", blk.shape[1], blk.shape[0])
+            c = zlib.compressobj(wbits=31)
+            body = c.compress(blk.astype(">i4").tobytes()) + c.flush()
+            (arr / str(j)).mkdir(exist_ok=True)
+            (arr / str(j) / str(i)).write_bytes(header + body)
+
+
+def write_root_array_v2(root, case, refs, attributes=None):
+    """The case as a v2 array at the dataset root (.zarray at the top, no group), one raw chunk;
+    `attributes` (when given) as its .zattrs."""
+    import json
+
+    root.mkdir()
+    meta = {"zarr_format": 2, "shape": list(case.shape), "chunks": list(case.shape), "dtype": "<i2",
+            "compressor": None, "fill_value": case.fill_value, "order": "C", "filters": None}
+    (root / ".zarray").write_text(json.dumps(meta))
+    if attributes is not None:
+        (root / ".zattrs").write_text(json.dumps(attributes))
+    (root / ".".join("0" for _ in case.shape)).write_bytes(refs.ensure(case).read_bytes())
+
+
 def write_case(worker, case, tmp_path, name="ds"):
     """Ask a worker to write a catalogue case into tmp_path/name: (response, target, references)."""
     from harness.reference import ReferenceStore

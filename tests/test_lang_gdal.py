@@ -17,7 +17,7 @@ from harness.reference import ReferenceStore
 
 from _native import pkg_version, skip_without_toolchain
 
-from conftest import started_worker, write_case
+from conftest import started_worker, write_case, write_root_array_v2
 
 pytestmark = pytest.mark.adapters
 
@@ -112,12 +112,7 @@ def test_root_array_is_read_under_the_name_gdal_gives_it(worker, tmp_path):
     case = catalogue()["v2/int16/zlib/root"]
     refs = ReferenceStore(tmp_path / "ref")
     root = tmp_path / "rootarray"
-    root.mkdir()
-    meta = {"zarr_format": 2, "shape": list(case.shape), "chunks": list(case.shape), "dtype": "<i2",
-            "compressor": None, "fill_value": case.fill_value, "order": "C", "filters": None}
-    (root / ".zarray").write_text(json.dumps(meta))
-    (root / ".zattrs").write_text(json.dumps(case.attributes))
-    (root / ".".join("0" for _ in case.shape)).write_bytes(refs.ensure(case).read_bytes())
+    write_root_array_v2(root, case, refs, case.attributes)
     r = worker.request({"op": "read", "id": "r", "format": "zarr2", "path": "", "target": {"kind": "local", "path": str(root)}})
     assert r["status"] == "ok", r
     assert (r["hash"], r["shape"], r["attributes"]) == (refs.hash(case), list(case.shape), case.attributes)
@@ -201,12 +196,7 @@ def test_bundled_root_array_is_read_under_the_name_gdal_gives_it(bundled, tmp_pa
     case = catalogue()["v2/int16/zlib/root"]
     refs = ReferenceStore(tmp_path / "ref")
     root = tmp_path / "rootarray"
-    root.mkdir()
-    meta = {"zarr_format": 2, "shape": list(case.shape), "chunks": list(case.shape), "dtype": "<i2",
-            "compressor": None, "fill_value": case.fill_value, "order": "C", "filters": None}
-    (root / ".zarray").write_text(json.dumps(meta))
-    (root / ".zattrs").write_text(json.dumps({**case.attributes, "units": "K", "scale_factor": 0.5}))
-    (root / ".".join("0" for _ in case.shape)).write_bytes(refs.ensure(case).read_bytes())
+    write_root_array_v2(root, case, refs, {**case.attributes, "units": "K", "scale_factor": 0.5})
     r = bundled.request({"op": "read", "id": "r", "format": "zarr2", "path": "",
                          "target": {"kind": "local", "path": str(root)}})
     assert r["status"] == "ok", r

@@ -15,7 +15,7 @@ from harness.reference import ReferenceStore
 
 from _native import pkg_version, skip_without_toolchain
 
-from conftest import started_worker, write_case
+from conftest import started_worker, write_case, write_root_array_v2
 
 pytestmark = pytest.mark.adapters
 
@@ -115,11 +115,7 @@ def test_root_array_answered_with_what_the_library_presents(worker, tmp_path):
     case = raw("v2/int16/zlib/root")
     refs = ReferenceStore(tmp_path / "ref")
     root = tmp_path / "rootarray"
-    root.mkdir()
-    meta = {"zarr_format": 2, "shape": list(case.shape), "chunks": list(case.shape), "dtype": "<i2",
-            "compressor": None, "fill_value": case.fill_value, "order": "C", "filters": None}
-    (root / ".zarray").write_text(json.dumps(meta))
-    (root / ".".join("0" for _ in case.shape)).write_bytes(refs.ensure(case).read_bytes())
+    write_root_array_v2(root, case, refs)
     r = worker.request({"op": "read", "id": "r", "format": "zarr2", "path": "", "target": {"kind": "local", "path": str(root)}})
     if r["status"] == "ok":  # a netcdf-c that presents the root array as the root group's variable
         assert r["hash"] == refs.hash(case), r

@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -22,6 +21,7 @@ from harness.matrix import load_matrix
 from harness.reference import ReferenceStore
 from harness.workers import Worker
 import zc_canonical as canonical
+from conftest import write_n5_gzip
 
 pytestmark = [
     pytest.mark.adapters,
@@ -94,29 +94,9 @@ def test_missing_chunks_are_not_written(worker, tmp_path):
     assert all((array / str(j) / str(i)).is_file() for i, j in written)
 
 
-def _write_n5(root, data: np.ndarray, block, version="2.5.0"):
-    """A minimal gzip N5 array (dimensions in N5's F order), as the N5 spec lays it out."""
-    root.mkdir(parents=True)
-    (root / "attributes.json").write_text(json.dumps({"n5": version}))
-    arr = root / "array"
-    arr.mkdir()
-    (arr / "attributes.json").write_text(json.dumps({
-        "dimensions": list(data.shape[::-1]), "blockSize": list(block[::-1]), "dataType": "int32",
-        "compression": {"type": "gzip", "level": -1, "useZlib": False}, "units": "m"}))
-    grid = [-(-s // b) for s, b in zip(data.shape, block)]
-    for i in range(grid[0]):
-        for j in range(grid[1]):
-            blk = data[i * block[0]:(i + 1) * block[0], j * block[1]:(j + 1) * block[1]]
-            header = struct.pack(">HH", 0, 2) + struct.pack(">II", blk.shape[1], blk.shape[0])
-            c = zlib.compressobj(wbits=31)
-            body = c.compress(blk.astype(">i4").tobytes()) + c.flush()
-            (arr / str(j)).mkdir(exist_ok=True)
-            (arr / str(j) / str(i)).write_bytes(header + body)
-
-
 def test_n5_read_in_c_order_view(worker, tmp_path):
     data = np.arange(5 * 7, dtype="<i4").reshape(5, 7)
-    _write_n5(tmp_path / "n5", data, (2, 3))
+    write_n5_gzip(tmp_path / "n5", data, (2, 3))
     r = worker.request({"op": "read", "id": "r", "format": "n5", "path": "array",
                         "target": {"kind": "local", "path": str(tmp_path / "n5")}})
     assert r["status"] == "ok", r
@@ -128,7 +108,7 @@ def test_n5_read_in_c_order_view(worker, tmp_path):
 def test_a_container_of_a_newer_major_version_is_refused(worker, tmp_path):
     """The crate implements N5 2.1.3 and opens only containers of major version 2 or lower: a
     root marked "n5": "4.0.0" (as n5-java 3 writes) is refused with its own text (a finding)."""
-    _write_n5(tmp_path / "n5", np.zeros((2, 2), "<i4"), (2, 2), version="4.0.0")
+    write_n5_gzip(tmp_path / "n5", np.zeros((2, 2), "<i4"), (2, 2), version="4.0.0")
     r = worker.request({"op": "read", "id": "r", "format": "n5", "path": "array",
                         "target": {"kind": "local", "path": str(tmp_path / "n5")}})
     assert r["status"] == "error" and "Incompatible version" in r["error"], r

@@ -7,8 +7,6 @@ one-shot CLI. Skips only when the Rust toolchain (cargo) is absent."""
 import json
 import re
 import shutil
-import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -19,6 +17,7 @@ from harness.matrix import load_matrix
 from harness.reference import ReferenceStore
 from harness.workers import Worker
 import zc_canonical as canonical
+from conftest import write_n5_gzip
 
 pytestmark = [
     pytest.mark.adapters,
@@ -88,29 +87,9 @@ def test_missing_chunks_are_not_written(worker, tmp_path):
         assert not (ds / "array" / "c" / str(i) / str(j)).exists()
 
 
-def _write_n5(root, data: np.ndarray, block):
-    """A minimal gzip N5 array (dimensions in N5's F order), as the N5 spec lays it out."""
-    root.mkdir(parents=True)
-    (root / "attributes.json").write_text(json.dumps({"n5": "2.5.0"}))
-    arr = root / "array"
-    arr.mkdir()
-    (arr / "attributes.json").write_text(json.dumps({
-        "dimensions": list(data.shape[::-1]), "blockSize": list(block[::-1]), "dataType": "int32",
-        "compression": {"type": "gzip", "level": -1, "useZlib": False}, "units": "m"}))
-    grid = [-(-s // b) for s, b in zip(data.shape, block)]
-    for i in range(grid[0]):
-        for j in range(grid[1]):
-            blk = data[i * block[0]:(i + 1) * block[0], j * block[1]:(j + 1) * block[1]]
-            header = struct.pack(">HH", 0, 2) + struct.pack(">II", blk.shape[1], blk.shape[0])
-            c = zlib.compressobj(wbits=31)
-            body = c.compress(blk.astype(">i4").tobytes()) + c.flush()
-            (arr / str(j)).mkdir(exist_ok=True)
-            (arr / str(j) / str(i)).write_bytes(header + body)
-
-
 def test_n5_read_in_c_order_view(worker, tmp_path):
     data = np.arange(5 * 7, dtype="<i4").reshape(5, 7)
-    _write_n5(tmp_path / "n5", data, (2, 3))
+    write_n5_gzip(tmp_path / "n5", data, (2, 3))
     r = worker.request({"op": "read", "id": "r", "format": "n5", "path": "array",
                         "target": {"kind": "local", "path": str(tmp_path / "n5")}})
     assert r["status"] == "ok", r
@@ -160,7 +139,7 @@ def test_root_array_is_the_dataset(worker, tmp_path, case_id):
 
 def test_n5_root_array(worker, tmp_path):
     data = np.arange(5 * 7, dtype="<i4").reshape(5, 7)
-    _write_n5(tmp_path / "n5", data, (2, 3))
+    write_n5_gzip(tmp_path / "n5", data, (2, 3))
     root = tmp_path / "n5" / "array"  # the array directory alone is an N5 root array
     attrs = json.loads((root / "attributes.json").read_text())
     (root / "attributes.json").write_text(json.dumps({**attrs, "n5": "2.5.0"}))
