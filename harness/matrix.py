@@ -171,24 +171,16 @@ class VersionSpec(_Strict):
                                                      "a library of one format (an N5 library) reads and writes "
                                                      "only the cases of these (default: every format)")
 
-    @field_validator("stores")
+    @field_validator("stores", "formats")
     @classmethod
-    def _some_stores(cls, v):
+    def _some(cls, v, info):
+        """A limit names at least one store (format), each once."""
         if v is not None:
+            what = info.field_name.removesuffix("s")  # store, format
             if not v:
-                raise ValueError("stores: name at least one store (or leave the key out: every store)")
+                raise ValueError(f"{info.field_name}: name at least one {what} (or leave the key out: every {what})")
             if len(set(v)) != len(v):
-                raise ValueError(f"stores: a store is named twice in {v}")
-        return v
-
-    @field_validator("formats")
-    @classmethod
-    def _some_formats(cls, v):
-        if v is not None:
-            if not v:
-                raise ValueError("formats: name at least one format (or leave the key out: every format)")
-            if len(set(v)) != len(v):
-                raise ValueError(f"formats: a format is named twice in {v}")
+                raise ValueError(f"{info.field_name}: a {what} is named twice in {v}")
         return v
 
     @field_validator("debian")
