@@ -157,7 +157,8 @@ def from_canonical_bytes(buf: bytes, dtype: str, shape: list[int] | tuple[int, .
 
 # --- fill values -----------------------------------------------------------
 
-def _float_to_json(x: float):
+def float_to_json(x: float):
+    """A float as JSON: a number, or the names Zarr's metadata gives NaN and the infinities."""
     if math.isnan(x):
         return "NaN"
     if math.isinf(x):
@@ -176,10 +177,10 @@ def fill_to_json(value, dtype: str):
     if dtype.startswith(("int", "uint")):
         return int(value)
     if dtype.startswith("float"):
-        return _float_to_json(float(value))
+        return float_to_json(float(value))
     if dtype.startswith("complex"):
         c = complex(value)
-        return [_float_to_json(c.real), _float_to_json(c.imag)]
+        return [float_to_json(c.real), float_to_json(c.imag)]
     if dtype.startswith("S"):
         # Text a library reports for a byte string stands for its UTF-8 bytes, as in every
         # other language's canonical code (docs/protocol.md, "Fill values in JSON").

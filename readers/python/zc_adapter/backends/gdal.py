@@ -38,7 +38,6 @@ from __future__ import annotations
 import ctypes as C
 import glob
 import json
-import math
 import os
 import struct
 import sys
@@ -216,14 +215,6 @@ def u64s(values) -> "C.Array":
 def sizes(values) -> "C.Array":
     values = list(values)
     return (C.c_size_t * max(1, len(values)))(*values)
-
-
-def json_double(x: float):
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "Infinity" if x > 0 else "-Infinity"
-    return float(x)
 
 
 class Errors:
@@ -504,11 +495,11 @@ class GDALBackend(Backend):
         has = C.c_int(0)
         v = lib.GDALMDArrayGetScale(arr, C.byref(has))
         if has.value and "scale_factor" not in attrs:
-            attrs["scale_factor"] = json_double(v)
+            attrs["scale_factor"] = canonical.float_to_json(v)
         has = C.c_int(0)
         v = lib.GDALMDArrayGetOffset(arr, C.byref(has))
         if has.value and "add_offset" not in attrs:
-            attrs["add_offset"] = json_double(v)
+            attrs["add_offset"] = canonical.float_to_json(v)
         return result
 
     def _number(self, g: int, raw: bytes):
