@@ -78,12 +78,29 @@ def load_run(run_dir: Path) -> tuple[list[dict], list[dict], dict]:
     return records, writes, info
 
 
+def read_cost(records: list[dict]) -> dict:
+    """Seconds spent in read cells, by reader and store, costliest reader first: where a run's time goes.
+
+    A cell's duration is the harness's wall time for its requests; with -j N workers these add up
+    to about N times the read stage.
+    """
+    cost: dict[str, dict[str, float]] = {}
+    for r in records:
+        if r.get("duration_ms"):
+            by_store = cost.setdefault(r["reader"], {})
+            by_store[r["store"]] = by_store.get(r["store"], 0.0) + r["duration_ms"] / 1000
+    total = {reader: sum(v.values()) for reader, v in cost.items()}
+    return {reader: {"total": round(total[reader], 1), **{s: round(t, 1) for s, t in sorted(cost[reader].items())}}
+            for reader in sorted(cost, key=lambda k: -total[k])}
+
+
 def render(run_dir: Path, records: list[dict], writes: list[dict], info: dict, findings: Findings) -> dict:
     """Judge a run's records against these findings and write every derived artifact."""
     records, writes = rejudge(records, writes, findings)
     info = {**info}
     info["counts"] = {o: sum(1 for r in records if r["outcome"] == o) for o in sorted({r["outcome"] for r in records})}
     info["unexpected"] = sum(1 for r in records if r.get("unexpected"))
+    info["read_cost_s"] = read_cost(records)
     info["unexpected_writes"] = sum(1 for w in writes if w.get("unexpected"))
     info["faulty_datasets"] = sum(1 for w in writes if w["status"] == "faulty")
     info["findings"] = {"count": len(findings), "explaining": len({r["finding"] for r in records + writes if r.get("finding")}),

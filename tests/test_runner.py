@@ -43,6 +43,10 @@ def test_hang_crash_and_garbage_cost_only_their_cell(tmp_path):
     run = json.loads((out / "run.json").read_text())
     assert run["worker_starts"]["fake-hang@1"] >= 2  # killed and restarted
     assert run["implementations"]["fake@good"]["version"] == "0.0.1-good"
+    # Where the time went: the hung reader's 2 s wait makes it the costliest, on the one store read.
+    cost = run["read_cost_s"]
+    assert next(iter(cost)) == "fake-hang@1" and cost["fake-hang@1"]["total"] >= 2
+    assert set(cost) == {r["reader"] for r in recs} and all(set(v) == {"total", "local"} for v in cost.values())
 
 
 def test_wrong_data_is_a_mismatch_with_diagnosis(tmp_path):
