@@ -213,7 +213,20 @@ class Implementation(_Strict):
     dev: DevSpec | None = Field(None, description="how a development build replaces the released library")
     registry: RegistrySpec | None = Field(None, description="where `zarr-conformance versions` asks for the "
                                                             "newest releases (default: the dev spec's package)")
+    verbs: list[Literal["read", "write"]] | None = Field(None, description="what the library does: [read] (a reader "
+                                                         "only) or [write] (a writer only; default: both)")
     versions: dict[str, VersionSpec]
+
+    @field_validator("verbs")
+    @classmethod
+    def _some_verbs(cls, v):
+        """A reader only or a writer only names its verb once (leave the key out for both)."""
+        if v is not None:
+            if not v:
+                raise ValueError("verbs: name read or write (or leave the key out: both)")
+            if len(set(v)) != len(v):
+                raise ValueError(f"verbs: a verb is named twice in {v}")
+        return v
 
     @field_validator("versions")
     @classmethod
@@ -370,6 +383,10 @@ class ImplVersion:
     def uses_store(self, store: str) -> bool:
         """Whether this version reads from (or writes into) the store: its `stores:`, by default every one."""
         return self.spec.stores is None or store in self.spec.stores
+
+    def does(self, verb: str) -> bool:
+        """Whether this version reads ("read") or writes ("write"): the implementation's `verbs:`, by default both."""
+        return self.impl.verbs is None or verb in self.impl.verbs
 
     def uses_format(self, fmt: str) -> bool:
         """Whether this version reads (and writes) the cases of a format: its `formats:`, by default every one."""

@@ -20,6 +20,8 @@ apply to a case), so they are left out, not skipped; naming such a version
 for a run in which it has no cell at all is a usage error that says why.
 A version limited to some formats (`formats:`, a library of one format: an N5
 library) likewise reads and writes only the cases of those formats.
+An implementation that only reads or only writes (`verbs:`) is never a writer
+(a reader) of the plan.
 """
 
 from __future__ import annotations
@@ -164,8 +166,8 @@ def make_plan(sel: Selection) -> Plan:
     # command line are read in every access mode they define.
     restrict = None if sel.stores else prof.access
     stores = {s: [a for a in m.stores[s].access if restrict is None or a in restrict] for s in store_names}
-    writers = m.resolve_impls(list(sel.writers or prof.writers or []) or None, "writer")
-    readers = m.resolve_impls(list(sel.readers or prof.readers or []) or None, "reader")
+    writers = _doers(m, list(sel.writers or prof.writers or []), "write")
+    readers = _doers(m, list(sel.readers or prof.readers or []), "read")
     for target in sel.involving or ():
         if target not in {iv.id for iv in m.impl_versions()}:
             raise ConfigError(f"unknown target {target!r}" + did_you_mean(target, [iv.id for iv in m.impl_versions()]))
@@ -177,6 +179,19 @@ def make_plan(sel: Selection) -> Plan:
         # and its own round trip.
         plan.keep([c for c in plan.cells if c.writer.id in sel.involving or c.reader.id in sel.involving])
     return plan
+
+
+def _doers(m: Matrix, names: list[str], verb: str) -> list[ImplVersion]:
+    """The writers (readers) selected: a write-only implementation is never a reader, nor a read-only one a
+    writer (its `verbs:`); one named for what it does not do is a usage error."""
+    role = "writer" if verb == "write" else "reader"
+    chosen = m.resolve_impls(names or None, role)
+    wrong = [iv for iv in chosen if not iv.does(verb)]
+    if names and wrong:
+        iv = wrong[0]
+        raise ConfigError(f"{iv.name} does not {verb} (verbs: [{', '.join(iv.impl.verbs or [])}] in matrix.yaml): "
+                          f"it is no {role}; select it as a {'reader' if verb == 'write' else 'writer'}")
+    return [iv for iv in chosen if iv.does(verb)]
 
 
 def _cells(plan: Plan) -> list[PlannedCell]:

@@ -13,7 +13,7 @@ import pytest
 from harness.cases import catalogue
 from harness.matrix import load_matrix
 from harness.reference import ReferenceStore
-from conftest import WRITTEN_BY, started_worker, write_case
+from conftest import READ_BY, WRITTEN_BY, started_worker, write_case
 
 pytestmark = pytest.mark.adapters
 
@@ -37,9 +37,12 @@ ROUND_TRIP = {
     "jzarr": "v2/int16/zlib/edge",
     "netcdf-c": "v2/int16/raw/edge",
     "gdal": "v2/int16/zlib/edge",
+    "cpp-zarr": "v3/float32/shard-blosc/3d",
+    "acquire-zarr": "v3/float32/shard-blosc/3d",
 }
 # A library that only reads (conftest.WRITTEN_BY): the round-trip dataset is written by another
-# implementation, and its own write must be answered "unsupported" with the reason.
+# implementation, and its own write must be answered "unsupported" with the reason; one that only
+# writes (conftest.READ_BY) is read back by another, and its own read must be answered so.
 IMPLS = load_matrix().impl_versions()
 
 
@@ -58,7 +61,8 @@ def test_every_implementation_has_a_round_trip_case():
 
 def test_hello_reports_the_real_version(worker):
     h = worker.hello
-    assert h["protocol"] == 1 and h["impl"] == worker.impl.name and "read" in h["verbs"]
+    assert h["protocol"] == 1 and h["impl"] == worker.impl.name
+    assert set(h["verbs"]) >= set(worker.impl.impl.verbs or ["read"]), h  # what matrix.yaml says it does
     # The matrix pins what is installed; the adapter reads the version from the library. A Debian
     # package's version is the upstream one with Debian's suffix (zarr 2.13.6+ds for "2.13.6-debian");
     # a code path of a release ("3.4.2-obstore") reports the release.
@@ -67,6 +71,13 @@ def test_hello_reports_the_real_version(worker):
         assert h["version"].partition("+")[0] == v, h
     else:
         assert h["version"] == v.removesuffix(".post1") or h["version"] == v
+
+
+def _other(name):
+    """A started worker of the implementation that writes (WRITTEN_BY) or reads (READ_BY) for one that does not
+    (a generator: close it when done)."""
+    iv = next(iv for iv in IMPLS if iv.id == name)
+    return started_worker(iv)
 
 
 def _write_round_trip(worker, case, tmp_path):
@@ -79,8 +90,7 @@ def _write_round_trip(worker, case, tmp_path):
     assert "write" not in worker.hello["verbs"]
     w, _, _ = write_case(worker, case, tmp_path, name="own")
     assert w["status"] == "unsupported" and w["error"], w
-    writer = next(iv for iv in IMPLS if iv.id == WRITTEN_BY[worker.impl.name])
-    gen = started_worker(writer)
+    gen = _other(WRITTEN_BY[worker.impl.name])
     try:
         w, target, refs = write_case(next(gen), case, tmp_path)
     finally:
@@ -89,11 +99,26 @@ def _write_round_trip(worker, case, tmp_path):
     return target, refs
 
 
+def _read_back(worker, request):
+    """The worker's answer to a read, or for a writer-only library (READ_BY) the answer of the implementation
+    that reads for it (its own read must say unsupported, with the reason)."""
+    if worker.impl.name not in READ_BY:
+        return worker.request(request)
+    assert "read" not in worker.hello["verbs"]
+    own = worker.request(request)
+    assert own["status"] == "unsupported" and own["error"], own
+    gen = _other(READ_BY[worker.impl.name])
+    try:
+        return next(gen).request(request)
+    finally:
+        gen.close()
+
+
 def test_write_then_read_back(worker, tmp_path):
     case = round_trip_case(worker.impl)
     target, refs = _write_round_trip(worker, case, tmp_path)
-    r = worker.request({"op": "read", "format": case.format, "path": case.path, "target": target,
-                        "dump": str(tmp_path / "dump.bin")})
+    r = _read_back(worker, {"op": "read", "format": case.format, "path": case.path, "target": target,
+                            "dump": str(tmp_path / "dump.bin")})
     assert r["status"] == "ok", r
     assert (r["hash"], r["shape"], r["dtype"]) == (refs.hash(case), list(case.shape), case.dtype)
     assert (tmp_path / "dump.bin").read_bytes() == refs.canonical(case)
@@ -104,8 +129,13 @@ def test_unservable_requests_are_answered(worker, tmp_path):
                         "target": {"kind": "local", "path": str(tmp_path / "nothing-here")}})
     assert r["status"] in ("error", "unsupported") and r["error"], r
     # A store kind the adapter does not know (a kind added to the protocol later) is unsupported,
-    # and the message names it (docs/protocol.md).
-    r = worker.request({"op": "read", "format": "zarr2", "path": "a", "target": {"kind": "gopher"}})
+    # and the message names it (docs/protocol.md); asked of a writer-only library as a write.
+    if "read" in worker.hello["verbs"]:
+        r = worker.request({"op": "read", "format": "zarr2", "path": "a", "target": {"kind": "gopher"}})
+    else:
+        case = round_trip_case(worker.impl)
+        data = ReferenceStore(tmp_path / "ref").ensure(case)
+        r = worker.request({"op": "write", "case": case.to_json(), "data": str(data), "target": {"kind": "gopher"}})
     assert r["status"] == "unsupported" and "gopher" in r["error"], r
     r = worker.request({"op": "nonsense", "id": "x"})
     assert r["status"] == "error" and r["error"].startswith("BadRequest"), r
@@ -130,4 +160,7 @@ def test_one_shot_cli(worker, tmp_path):
         assert json.loads(w.stdout)["status"] == "ok", w.stdout + w.stderr
     r = subprocess.run([*cmd, "read", "--target-json", target, "--path", case.path, "--format", case.format],
                        capture_output=True, text=True, timeout=120)
+    if worker.impl.name in READ_BY:  # read back in test_write_then_read_back; here its refusal, on the CLI
+        assert json.loads(r.stdout)["status"] == "unsupported" and r.returncode == 1, r.stdout + r.stderr
+        return
     assert json.loads(r.stdout)["hash"] == refs.hash(case), r.stdout + r.stderr

@@ -39,6 +39,17 @@ def test_good_matrix(tmp_path):
     assert [iv.id for iv in m.impl_versions()] == ["zarr-python@3.1.6"]
 
 
+def test_verbs_say_what_an_implementation_does(tmp_path):
+    """`verbs:` left out: both; [write]: a writer only."""
+    iv, = load_matrix(write(tmp_path, GOOD)).impl_versions()
+    assert iv.does("read") and iv.does("write")
+    iv, = load_matrix(write(tmp_path, GOOD.replace("language: python", "language: python\n    verbs: [write]"))).impl_versions()
+    assert iv.does("write") and not iv.does("read")
+    m = load_matrix()
+    assert m.implementations["acquire-zarr"].verbs == ["write"]
+    assert m.implementations["zarr-js-freeman"].verbs == ["read"]
+
+
 @pytest.mark.parametrize("change, expect", [
     (("language: python", "langauge: python"), ["implementations.zarr-python.langauge", "unknown key", "did you mean 'language'"]),
     (("language: python", "language: cobol"), ["implementations.zarr-python.language", "cobol"]),
@@ -50,6 +61,9 @@ def test_good_matrix(tmp_path):
     (("backend: zarr3}", "backend: zarr3, stores: [locl]}"),
      ["implementations.zarr-python.versions.3.1.6.stores: unknown store 'locl'", "did you mean 'local'"]),
     (("schema: 1", "schema: 2"), ["schema"]),
+    (("language: python", "language: python\n    verbs: [reed]"), ["implementations.zarr-python.verbs", "reed"]),
+    (("language: python", "language: python\n    verbs: []"), ["verbs: name read or write"]),
+    (("language: python", "language: python\n    verbs: [write, write]"), ["verbs: a verb is named twice"]),
     (("default_profile: smoke", "default_profile: smoky"), ["did you mean 'smoke'"]),
 ])
 def test_schema_errors_name_file_key_and_expectation(tmp_path, change, expect):

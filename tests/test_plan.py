@@ -226,3 +226,54 @@ def test_a_matrix_version_names_the_release_its_handshake_reports():
     (cell,) = plan.cells
     assert cell.store == "s3-moto" and cell.facts().reader_version == "3.4.2"
     assert [f.id for f in plan.predicted(cell, Findings.load(ROOT / "findings", set(m.implementations)))] == ["zarr-python-3-no-n5"]
+
+
+def _matrix_with_verbs(tmp_path, verbs: str) -> str:
+    """The fake matrix with two more copies of the good fake: fake-w only writes, fake-r only reads."""
+    text = FAKE_MATRIX.read_text().replace("\nstores:\n", f"""
+  fake-w:
+    language: python
+    adapter: command
+    command: ["{{python}}", "{{root}}/tests/fixtures/fake_adapter.py", "--mode", "good"]
+    verbs: {verbs}
+    versions:
+      "1": {{}}
+  fake-r:
+    language: python
+    adapter: command
+    command: ["{{python}}", "{{root}}/tests/fixtures/fake_adapter.py", "--mode", "good"]
+    verbs: [read]
+    versions:
+      "1": {{}}
+stores:
+""", 1)
+    path = tmp_path / "matrix.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_a_write_only_implementation_is_never_a_reader_nor_a_read_only_one_a_writer(tmp_path):
+    """`verbs:` of an implementation: by default every implementation is both; [write] is never scheduled
+    as a reader and [read] never as a writer, and naming one for what it does not do is a usage error."""
+    sel = dict(matrix=_matrix_with_verbs(tmp_path, "[write]"), profile="smoke", stores=("local",),
+               cases=("v2/int16/zlib/edge",))
+    plan = make_plan(Selection(**sel))
+    assert "fake-w@1" in {w.id for w in plan.writers} and "fake-w@1" not in {r.id for r in plan.readers}
+    assert "fake-r@1" in {r.id for r in plan.readers} and "fake-r@1" not in {w.id for w in plan.writers}
+    assert not [c for c in plan.cells if c.reader.id == "fake-w@1" or c.writer.id == "fake-r@1"]
+    # what fake-w writes is read by every reader, fake-r included
+    assert {c.reader.id for c in plan.cells if c.writer.id == "fake-w@1"} >= {"fake@good", "fake-r@1"}
+    with pytest.raises(ConfigError, match=r"fake-w does not read \(verbs: \[write\] in matrix.yaml\)"):
+        make_plan(Selection(**sel, readers=("fake-w",)))
+    with pytest.raises(ConfigError, match=r"fake-r does not write"):
+        make_plan(Selection(**sel, writers=("fake-r@1",)))
+    # `involving` a write-only implementation: its writes, read by the others
+    ci = make_plan(Selection(**sel, involving=("fake-w@1",)))
+    assert ci.cells and all(c.writer.id == "fake-w@1" for c in ci.cells)
+
+
+def test_the_project_matrix_schedules_acquire_zarr_as_a_writer_and_zarr_js_freeman_as_a_reader():
+    plan = make_plan(Selection(profile="smoke", stores=("local",)))
+    assert "acquire-zarr@0.10.0" in {w.id for w in plan.writers}
+    assert "acquire-zarr@0.10.0" not in {r.id for r in plan.readers}
+    assert "zarr-js-freeman@3.3.0" not in {w.id for w in plan.writers}

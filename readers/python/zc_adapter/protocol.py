@@ -35,6 +35,8 @@ BACKENDS = {
     "gdal": "zc_adapter.backends.gdal",
     "zarr-n5": "zc_adapter.backends.zarr_n5",
     "pyn5": "zc_adapter.backends.pyn5",
+    "cpp-zarr": "zc_adapter.backends.cpp_zarr",
+    "acquire-zarr": "zc_adapter.backends.acquire_zarr",
 }
 
 

@@ -31,7 +31,6 @@ check is made at run time (hasattr(z5py._z5py, "S3File")). HTTP: none.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
@@ -39,6 +38,7 @@ import numpy as np
 
 import zc_canonical as canonical
 from ..chunks import chunk_regions
+from ..metadata import load_metadata, recorded_fill
 from ..protocol import Backend, ReadResult, Unsupported
 
 
@@ -313,13 +313,7 @@ class Z5pyBackend(Backend):
         fill = None
         if fmt != "n5" and kind == "local":
             # z5py has no fill-value API: the value recorded in the array's metadata document.
-            meta_name = ".zarray" if fmt == "zarr2" else "zarr.json"
-            with open(os.path.join(target["path"], path, meta_name), encoding="utf-8") as fh:
-                # The JSON literal -0 is negative zero (as the protocol's fill values compare).
-                fv = json.load(fh, parse_int=lambda t: -0.0 if t == "-0" else int(t)).get("fill_value")
-            # Kept as recorded (a float for an integer array stays a float): no conversion to the dtype.
-            fill = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}.get(fv, fv) \
-                if isinstance(fv, str) else fv
+            fill = recorded_fill(load_metadata(os.path.join(target["path"], path), fmt))
         return ReadResult(array=arr, fill_value=fill, attributes=attrs)
 
 
