@@ -194,7 +194,7 @@ def _policy(bucket: str, mode: str, deny: list[str], get_actions=("s3:GetObject"
 
 
 class S3Store(Store):
-    """An S3 endpoint with one bucket per access mode."""
+    """An S3 endpoint with the buckets of each access mode."""
 
     region = "us-east-1"
     probe_prefix = "zc-probe"
@@ -210,21 +210,20 @@ class S3Store(Store):
         self._deny: dict[str, list[str]] = {}
         self._lock = threading.Lock()
 
-    # forbidden-chunk denies one object per dataset: one policy naming them all outgrows what servers
-    # accept (MinIO answers PolicyTooLarge), so its datasets are spread over this many buckets.
-    deny_buckets = 32
+    # The datasets of an access mode are spread over this many buckets, by key. moto answers a list
+    # request by scanning every key of the bucket (bench/s3_cell_cost.py: among the keys of a default
+    # run in one bucket, a read that lists took three times as long), and readers list on missing chunks;
+    # and forbidden-chunk denies one object per dataset: one policy naming them all outgrows what servers
+    # accept (MinIO answers PolicyTooLarge).
+    shards = 32
 
     def bucket(self, access: str, key: str | None = None) -> str:
-        """The bucket of an access mode (for forbidden-chunk: of the dataset at key; the probes use 0)."""
-        if access != "forbidden-chunk":
-            return f"zc-{access}"
-        shard = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % self.deny_buckets if key else 0
-        return f"zc-forbidden-chunk-{shard:02d}"
+        """The bucket of the dataset at key in an access mode (the probes use the first)."""
+        shard = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % self.shards if key else 0
+        return f"zc-{access}-{shard:02d}"
 
     def buckets(self, access: str) -> list[str]:
-        if access != "forbidden-chunk":
-            return [self.bucket(access)]
-        return [f"zc-forbidden-chunk-{i:02d}" for i in range(self.deny_buckets)]
+        return [f"zc-{access}-{i:02d}" for i in range(self.shards)]
 
     def client(self):
         if self._client is None:

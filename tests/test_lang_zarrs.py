@@ -193,7 +193,7 @@ def test_native_write_to_s3_then_read_back(worker, tmp_path):
             assert w == {"id": "w", "status": "ok"}, w
             r = worker.request({"op": "read", "id": "r", "format": case.format, "path": case.path, "target": target})
             assert r["status"] == "ok" and r["hash"] == refs.hash(case), r
-            keys = {o["Key"] for o in store.client().list_objects_v2(Bucket=store.bucket("signed"),
+            keys = {o["Key"] for o in store.client().list_objects_v2(Bucket=store.bucket("signed", key),
                                                                     Prefix=key + "/")["Contents"]}
             for i, j in case.missing_chunks:
                 assert f"{key}/{case.path}/{i}.{j}" not in keys
