@@ -309,15 +309,28 @@ def _list(args) -> int:
         return 0
     m = load_matrix(args.matrix)
     if args.what == "implementations":
+        from .environments import readiness
+
         rows = [{"id": iv.id, "name": iv.name, "version": iv.version, "language": iv.language,
                  "adapter": iv.adapter, "description": iv.description, "stores": iv.spec.stores,
-                 "formats": iv.spec.formats}
+                 "formats": iv.spec.formats, "status": readiness(iv)}
                 for iv in m.impl_versions()]
+        # The implementations listed as not to be had here, with the reason (matrix.yaml's `unavailable:`).
+        rows += [{"id": ivid, "name": ivid.partition("@")[0], "version": ivid.partition("@")[2],
+                  "language": m.implementations[ivid.partition("@")[0]].language, "adapter": None,
+                  "description": m.implementations[ivid.partition("@")[0]].description, "stores": None,
+                  "formats": None, "status": f"not available: {' '.join(why.split())}"}
+                 for ivid, why in m.unavailable().items()]
+        for r in rows:
+            r["available"] = r["status"] == "available"
         if args.json:
             print(json.dumps(rows, indent=1))
         else:
             for r in rows:
-                print(f"{r['id']:32s} {r['language']:11s} {r['description']}")
+                print(f"{r['id']:32s} {r['language']:11s} {r['status'].partition(':')[0]:14s} {r['description']}")
+            for r in rows:  # why, under the table
+                if not r["available"]:
+                    print(f"\n{r['id']}: {r['status']}")
         return 0
     if args.what == "stores":
         rows = [{"name": n, "kind": s.kind, "access": list(s.access), "description": s.description} for n, s in m.stores.items()]

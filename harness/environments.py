@@ -107,6 +107,11 @@ def env_dir(iv: ImplVersion) -> Path:
     return cache_root() / "envs" / iv.id
 
 
+def _holds(stamp_file: Path, stamp: str) -> bool:
+    """Whether what was built is what the inputs of now would build (its stamp is theirs)."""
+    return stamp_file.exists() and stamp_file.read_text() == stamp
+
+
 def _run(cmd: list[str], what: str, env: dict | None = None) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -143,7 +148,7 @@ def setup_debian(iv: ImplVersion, log=print) -> Environment:
     target = env_dir(iv)
     stamp = python_stamp(iv)
     stamp_file = target / ".zc-stamp"
-    if not (stamp_file.exists() and stamp_file.read_text() == stamp):
+    if not _holds(stamp_file, stamp):
         _run([str(ROOT / "scripts" / "ensure-debian-packages.sh"), *iv.spec.debian],
              f"installing Debian's {' '.join(iv.spec.debian)}")
         if not Path(DEBIAN_PYTHON).exists():
@@ -208,7 +213,7 @@ def setup_python(iv: ImplVersion, log=print) -> Environment:
     target = env_dir(iv)
     stamp = python_stamp(iv)
     stamp_file = target / ".zc-stamp"
-    if not (stamp_file.exists() and stamp_file.read_text() == stamp):
+    if not _holds(stamp_file, stamp):
         python = find_python(iv.spec.python or f"{sys.version_info.major}.{sys.version_info.minor}")
         log(f"setting up {iv.id}: Python {iv.spec.python} environment from {lock.relative_to(ROOT)}")
         uv, env = _fresh_venv(iv, target, python)
@@ -261,6 +266,10 @@ def build_stamp(iv: ImplVersion) -> str:
     return h.hexdigest()[:16]
 
 
+def build_stamp_file(iv: ImplVersion) -> Path:
+    return cache_root() / "builds" / f"{iv.id}.stamp"
+
+
 def build_command_adapter(iv: ImplVersion, log=print) -> None:
     """Run the adapter's build steps unless the stamp of its inputs is unchanged."""
     build = iv.build
@@ -269,9 +278,9 @@ def build_command_adapter(iv: ImplVersion, log=print) -> None:
     missing = [tool for tool in build.requires if not shutil.which(tool)]
     if missing:
         raise NotAvailable(f"needs {', '.join(missing)} on PATH")
-    stamp_file = cache_root() / "builds" / f"{iv.id}.stamp"
+    stamp_file = build_stamp_file(iv)
     stamp = build_stamp(iv)
-    if stamp_file.exists() and stamp_file.read_text() == stamp:
+    if _holds(stamp_file, stamp):
         return
     log(f"building {iv.id} in {build.dir}")
     workdir = ROOT / build.dir
@@ -324,6 +333,21 @@ def _exclusive(name: str):
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def readiness(iv: ImplVersion) -> str:
+    """Whether a version is ready to run, found without building anything: "available" when its
+    environment or build is that of its inputs now, else what setting it up needs or why it cannot be."""
+    if iv.adapter == "python":
+        if not iv.spec.debian and not python_lock(iv).exists():
+            return f"not available: no lock file {python_lock(iv).relative_to(ROOT)}"
+        ready = _holds(env_dir(iv) / ".zc-stamp", python_stamp(iv))
+    else:
+        missing = [tool for tool in (iv.build.requires if iv.build else []) if not shutil.which(tool)]
+        if missing:
+            return f"not available: needs {', '.join(missing)} on PATH"
+        ready = iv.build is None or _holds(build_stamp_file(iv), build_stamp(iv))
+    return "available" if ready else f"not set up: zarr-conformance setup {iv.id}"
 
 
 def setup(iv: ImplVersion, log=print) -> Environment:

@@ -119,6 +119,40 @@ def test_list_json():
     assert cases and all(c["tier"] == "smoke" for c in cases)
 
 
+def test_list_says_which_implementations_are_ready_and_why_not(tmp_path):
+    """Found without building: a missing lock or toolchain is "not available" with the reason, an
+    environment not yet made is "not set up" with the command, a matrix's `unavailable:` is listed too."""
+    import json
+
+    text = GOOD.replace('"3.1.6": {python: "3.12", backend: zarr3}', '"0.0.1-nolock": {python: "3.12", backend: zarr3}')
+    text = text.replace("\nstores:\n", """
+  built:
+    language: rust
+    adapter: command
+    command: ["{root}/nowhere/adapter"]
+    build: {dir: readers/zarrs-rs, requires: [no-such-toolchain-zc], steps: [[no-such-toolchain-zc]]}
+    versions:
+      "1": {}
+  goner:
+    language: go
+    unavailable: the registry answers 403 Forbidden
+    versions:
+      "1": {}
+stores:
+""", 1)
+    proc = run_cli("--matrix", write(tmp_path, text), "list", "implementations", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["id"]: r for r in json.loads(proc.stdout)}
+    assert rows["zarr-python@0.0.1-nolock"]["status"].startswith("not available: no lock file")
+    assert rows["built@1"]["status"] == "not available: needs no-such-toolchain-zc on PATH"
+    assert rows["goner@1"]["status"] == "not available: the registry answers 403 Forbidden"
+    assert not any(r["available"] for r in rows.values())
+    from harness.environments import readiness
+
+    iv = next(iv for iv in load_matrix().impl_versions() if iv.id == "zarr-python@3.4.2")
+    assert readiness(iv) in ("available", "not set up: zarr-conformance setup zarr-python@3.4.2")
+
+
 def test_fake_matrix_pins_the_same_minio():
     from conftest import FAKE_MATRIX
 
