@@ -103,6 +103,8 @@ class PackageRef(_Strict):
                                   "or apt (Debian's packages, through apt-cache)")
     package: str = Field(description="distribution, npm package, crate, groupId:artifactId, module path or "
                                      "Debian package")
+    held: str | None = Field(None, description="why a component's newest release is not pinned: the library's own "
+                                               "dependency range excludes it (reported as held, not as lagging)")
 
     _kind = field_validator("kind", mode="before")(classmethod(lambda cls, v: _registry_kind(v)))
 

@@ -513,7 +513,7 @@ class Row:
     ref: PackageRef
     pins: dict[str, list[str]]  # pinned version -> the matrix versions that pin it
     answer: Answer | None = None
-    status: str = ""  # current | lags | not-served | unpinned | ahead | no-release | unavailable | served-now | error
+    status: str = ""  # current | lags | held | not-served | unpinned | ahead | no-release | unavailable | served-now | error
     note: str = ""
 
     def to_json(self) -> dict:
@@ -612,6 +612,9 @@ def judge(row: Row, answer: Answer) -> Row:
     if top is not None and pinned and all(p is not None and p > top for p in pinned):
         row.status, row.note = "ahead", f"pinned {', '.join(row.pins)} is newer than the newest stable release served"
         return row
+    if row.role == "component" and row.ref.held:  # what the library's users get too: not a lag of ours
+        row.status, row.note = "held", f"newest {newest} held back: {row.ref.held}"
+        return row
     where = "in the matrix" if row.role == "library" else "pinned by any lock file"
     row.status, row.note = "lags", f"newest {newest} is not {where}"
     return row
@@ -627,10 +630,10 @@ def exit_status(rows: list[Row]) -> int:
 
 STYLE = {"current": "green", "lags": "bold red", "not-served": "bold red", "unpinned": "bold red", "error": "bold magenta",
          "ahead": "yellow", "no-release": "yellow", "unavailable": "dim", "served-now": "bold yellow",
-         "undeclared": "yellow"}
+         "undeclared": "yellow", "held": "yellow"}
 MARK = {"current": "ok", "lags": "LAGS", "not-served": "NOT SERVED", "unpinned": "UNPINNED", "error": "ERROR",
         "ahead": "ahead", "no-release": "no release", "unavailable": "unavailable", "served-now": "SERVED NOW",
-        "undeclared": "undeclared"}
+        "undeclared": "undeclared", "held": "held"}
 
 
 def versions_command(matrix_path=None, names=None, as_json=False, offline=None, settings: Settings | None = None,

@@ -280,6 +280,13 @@ def test_components_are_pinned_by_the_lock_files(registry, tmp_path, capsys, mon
     (locks / "zarr-python-3.4.2.txt").write_text("numcodecs==0.16.6\nzarr==3.4.2\n")
     code, out = _run(capsys, "--matrix", m, "versions")
     assert code == 1 and "newest 0.17.1 is not pinned by any lock file" in out
+    # held: the library's own dependency range excludes the newest release (what its users get too)
+    held = m.read_text().replace("package: numcodecs}", "package: numcodecs, held: zarr 3.4.2 requires numcodecs<0.17}")
+    m.write_text(held)
+    code, out = _run(capsys, "--matrix", m, "versions", "--json")
+    row = {r["package"]: r for r in json.loads(out)["rows"]}["numcodecs"]
+    assert code == 0 and row["status"] == "held", out
+    assert row["note"] == "newest 0.17.1 held back: zarr 3.4.2 requires numcodecs<0.17"
 
 
 def test_pins_are_read_from_package_lock_cargo_lock_and_pom(tmp_path):
