@@ -119,3 +119,20 @@ def test_what_acquire_zarr_writes_is_sharded_and_zarr_python_reads_it(acquire_za
 def test_acquire_zarr_refuses_what_its_api_cannot_express(acquire_zarr, tmp_path, case_id, says):
     w, _, _ = write_case(acquire_zarr, catalogue()[case_id], tmp_path)
     assert w["status"] == "unsupported" and says in w["error"], w
+
+
+@pytest.mark.parametrize("reader", ["gdal@3.12.2", "gdal@3.6.2"])
+def test_a_lone_array_of_cpp_zarr_is_read_by_gdal_through_its_own_directory(cpp_zarr, tmp_path, reader):
+    """cpp-zarr writes the array alone, no group above it: GDAL cannot open the dataset root, and its
+    adapters open the array's own directory, as GDAL's users do (the root group's only array)."""
+    case = catalogue()["v2/int16/raw/edge"]
+    w, target, refs = write_case(cpp_zarr, case, tmp_path)
+    assert w["status"] == "ok", w
+    assert not (tmp_path / "ds" / ".zgroup").exists() and (tmp_path / "ds" / case.path / ".zarray").exists()
+    gen = started_worker(_iv(reader))
+    try:
+        r = _read(next(gen), case, target, tmp_path)
+    finally:
+        gen.close()
+    assert r["status"] == "ok", r
+    assert (r["hash"], r["shape"]) == (refs.hash(case), list(case.shape))

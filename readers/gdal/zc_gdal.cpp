@@ -8,7 +8,8 @@
 // group's OpenMDArrayFromFullname("/<path>"), GDALMDArray::Read of the whole
 // array in the array's own GDAL data type. An array at the dataset root (path "")
 // is the root group's only array, under the name GDAL gives it (the last part of
-// the dataset's path). Stores: local paths, S3 through
+// the dataset's path); so is an array written alone, below a dataset root that is
+// no group (no .zgroup or zarr.json), opened by its own directory. Stores: local paths, S3 through
 // /vsis3/<bucket>/<key> with the AWS_* configuration options set per request as
 // thread-local configuration options (AWS_S3_ENDPOINT host:port,
 // AWS_VIRTUAL_HOSTING=FALSE, AWS_HTTPS, AWS_REGION, the keys or
@@ -299,13 +300,25 @@ ReadResult read_array(const json &target, const std::string &path, const std::st
     ScopedOptions opts;
     std::string root = gdal_path(target, opts);
     const char *const drivers[] = {"Zarr", nullptr};
+    std::string full = "/" + path;
+    while (full.size() > 1 && full.back() == '/') full.pop_back();
     std::unique_ptr<GDALDataset> ds(GDALDataset::Open(root.c_str(), GDAL_OF_MULTIDIM_RASTER | GDAL_OF_VERBOSE_ERROR,
                                                       drivers, nullptr, nullptr));
+    VSIStatBufL st;
+    if (!ds && full != "/" && VSIStatL((root + "/.zgroup").c_str(), &st) != 0 &&
+        VSIStatL((root + "/zarr.json").c_str(), &st) != 0) {
+        // The dataset root is no group: the array was written alone (cpp-zarr writes no group above it).
+        // GDAL's users open such an array by its own directory, where GDAL presents it as the root group's
+        // only array.
+        if (g_log) g_log->errors.clear();
+        root += full;
+        full = "/";
+        ds.reset(GDALDataset::Open(root.c_str(), GDAL_OF_MULTIDIM_RASTER | GDAL_OF_VERBOSE_ERROR, drivers, nullptr,
+                                   nullptr));
+    }
     if (!ds) fail("GDALDataset::Open(" + root + ")");
     auto rg = ds->GetRootGroup();
     if (!rg) fail("GetRootGroup");
-    std::string full = "/" + path;
-    while (full.size() > 1 && full.back() == '/') full.pop_back();
     if (full == "/") {
         // An array at the dataset root (.zarray or zarr.json of an array at the top, no group
         // above it): GDAL presents it as the only array of its root group, under a name of its

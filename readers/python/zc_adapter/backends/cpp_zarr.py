@@ -14,6 +14,8 @@ shards=)`. Its API is one array at a path: no groups, no attributes, no fill val
   sharding_indexed codec with index_codecs [bytes(little), crc32c] at the end. What it cannot express
   (other compressors and codecs, filters, attributes, groups, fill values other than 0, dimension
   names, string dtypes) answers `unsupported`.
+* The array is written alone, with no group above it (no .zgroup or zarr.json at the dataset root):
+  readers that open a hierarchy from its root open such an array by its own directory (GDAL, z5py).
 * Missing chunks: write_zarr leaves out chunks that are all 0, its fill value; the reference data holds
   the fill value in the missing chunks, so they are not written (the protocol allows a writer to skip
   chunks equal to the fill value).

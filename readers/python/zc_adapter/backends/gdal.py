@@ -11,7 +11,8 @@ two columns differ, GDAL's versions differ:
 Reading: GDALOpenEx(root, GDAL_OF_MULTIDIM_RASTER | GDAL_OF_VERBOSE_ERROR, {"Zarr"}), the
 root group's GDALGroupOpenMDArrayFromFullname("/<path>"), GDALMDArrayRead of the whole array
 in the array's own GDAL data type. An array at the dataset root (path "") is the root group's
-only array, under the name GDAL gives it. Stores: local paths, S3 through /vsis3/<bucket>/<key>
+only array, under the name GDAL gives it; so is an array written alone, below a dataset root that
+is no group (no .zgroup or zarr.json), opened by its own directory. Stores: local paths, S3 through /vsis3/<bucket>/<key>
 with the AWS_* configuration options set per request as thread-local configuration options
 (AWS_S3_ENDPOINT host:port, AWS_VIRTUAL_HOSTING=FALSE, AWS_HTTPS, AWS_REGION, the keys or
 AWS_NO_SIGN_REQUEST=YES), GCS through /vsigs/ (unsigned, at the emulator's endpoint), Azure
@@ -116,6 +117,7 @@ PROTOTYPES = {
     "CSLCount": (C.c_int, [CSL]),
     "VSIFree": (None, [P]),
     "VSICurlClearCache": (None, []),
+    "VSIStatL": (C.c_int, [C.c_char_p, C.c_void_p]),
     "GDALOpenEx": (P, [C.c_char_p, C.c_uint, CSL, CSL, CSL]),
     "GDALClose": (C.c_int, [P]),
     "GDALCreateMultiDimensional": (P, [P, C.c_char_p, CSL, CSL]),
@@ -383,9 +385,22 @@ class GDALBackend(Backend):
             opts.restore()
             self._end()
 
+    def _exists(self, path: str) -> bool:
+        return self.lib.VSIStatL(b(path), C.create_string_buffer(256)) == 0  # (a VSIStatBufL fits in 256 bytes)
+
     def _read(self, root: str, path: str) -> ReadResult:
         lib, errors = self.lib, self.errors
+        full = "/" + path
+        while len(full) > 1 and full.endswith("/"):
+            full = full[:-1]
         ds = lib.GDALOpenEx(b(root), GDAL_OF_MULTIDIM_RASTER | GDAL_OF_VERBOSE_ERROR, csl(["Zarr"]), None, None)
+        if not ds and full != "/" and not self._exists(root + "/.zgroup") and not self._exists(root + "/zarr.json"):
+            # The dataset root is no group: the array was written alone (cpp-zarr writes no group above
+            # it). GDAL's users open such an array by its own directory, where GDAL presents it as the root
+            # group's only array.
+            errors.errors.clear()
+            root, full = root + full, "/"
+            ds = lib.GDALOpenEx(b(root), GDAL_OF_MULTIDIM_RASTER | GDAL_OF_VERBOSE_ERROR, csl(["Zarr"]), None, None)
         if not ds:
             raise errors.fail(f"GDALDataset::Open({root})")
         rg = arr = None
@@ -393,9 +408,6 @@ class GDALBackend(Backend):
             rg = lib.GDALDatasetGetRootGroup(ds)
             if not rg:
                 raise errors.fail("GDALDatasetGetRootGroup")
-            full = "/" + path
-            while len(full) > 1 and full.endswith("/"):
-                full = full[:-1]
             if full == "/":
                 # An array at the dataset root: GDAL presents it as the only array of its root group,
                 # under a name of its own (the last part of the dataset's path), as its users open it.

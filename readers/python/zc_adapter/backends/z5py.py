@@ -268,7 +268,12 @@ class Z5pyBackend(Backend):
             raise Unsupported(f"unknown format {fmt!r}")
         kind = target.get("kind")
         if kind == "local":
-            f = self.z5py.File(target["path"], mode="r", use_zarr_format=fmt != "n5")
+            root = target["path"]
+            if fmt != "n5" and path and not any(os.path.exists(os.path.join(root, m)) for m in (".zgroup", "zarr.json")):
+                # The dataset root is no group: the array was written alone (cpp-zarr writes no group above
+                # it). z5py's users open such an array as a root array: File(<its directory>)[""].
+                root, path = os.path.join(root, path), ""
+            f = self.z5py.File(root, mode="r", use_zarr_format=fmt != "n5")
         elif kind == "s3":
             from z5py import _z5py
 
@@ -313,7 +318,7 @@ class Z5pyBackend(Backend):
         fill = None
         if fmt != "n5" and kind == "local":
             # z5py has no fill-value API: the value recorded in the array's metadata document.
-            fill = recorded_fill(load_metadata(os.path.join(target["path"], path), fmt))
+            fill = recorded_fill(load_metadata(os.path.join(root, path), fmt))
         return ReadResult(array=arr, fill_value=fill, attributes=attrs)
 
 
