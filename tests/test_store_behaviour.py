@@ -43,6 +43,29 @@ def test_modes_are_probed_and_nolist_404_is_noted(tmp_path):
         store.stop()
 
 
+def test_moto_serves_keys_decoded_once_as_s3_does(tmp_path):
+    """A key is the request path percent-decoded once: "%25C3%25BC" names the key "%C3%BC", not "ü" (the
+    server gives moto the path as it arrived; decoded twice, a reader that encodes keys twice would
+    read objects it never asked for, and its finding would vanish)."""
+    store = MotoS3Store("s3-moto", StoreSpec(kind="s3-moto", access=["signed"]))
+    store.start(tmp_path)
+    try:
+        s3, bucket = store.client(), store.bucket("signed", "k")
+        s3.put_object(Bucket=bucket, Key="k/arr+ay.\u00fc/0", Body=b"unicode")
+        s3.put_object(Bucket=bucket, Key="k/arr+ay.%C3%BC/0", Body=b"percent")
+        s3.put_object(Bucket=bucket, Key="k/with space/0", Body=b"space")
+        assert s3.get_object(Bucket=bucket, Key="k/arr+ay.%C3%BC/0")["Body"].read() == b"percent"
+        assert s3.get_object(Bucket=bucket, Key="k/arr+ay.\u00fc/0")["Body"].read() == b"unicode"
+        assert s3.get_object(Bucket=bucket, Key="k/with space/0")["Body"].read() == b"space"
+        s3.delete_object(Bucket=bucket, Key="k/arr+ay.%C3%BC/0")
+        from botocore.exceptions import ClientError
+
+        with pytest.raises(ClientError, match="NoSuchKey"):
+            s3.get_object(Bucket=bucket, Key="k/arr+ay.%C3%BC/0")
+    finally:
+        store.stop()
+
+
 def _descendants(pid):
     try:
         return psutil.Process(pid).children(recursive=True)
