@@ -44,9 +44,10 @@ def test_modes_are_probed_and_nolist_404_is_noted(tmp_path):
 
 
 def test_moto_serves_keys_decoded_once_as_s3_does(tmp_path):
-    """A key is the request path percent-decoded once: "%25C3%25BC" names the key "%C3%BC", not "ü" (the
-    server gives moto the path as it arrived; decoded twice, a reader that encodes keys twice would
-    read objects it never asked for, and its finding would vanish)."""
+    """A key is the request path percent-decoded once: "%25C3%25BC" names the key "%C3%BC", not "ü". moto
+    takes the path as it arrived from the server (RAW_URI, which werkzeug's server gives and waitress does
+    not); decoded twice, a reader that encodes keys twice would read objects it never asked for, and its
+    finding (zarrs-object-store-non-ascii-keys) would vanish."""
     store = MotoS3Store("s3-moto", StoreSpec(kind="s3-moto", access=["signed"]))
     store.start(tmp_path)
     try:
