@@ -60,6 +60,10 @@ def implementations_md(matrix_path=None) -> str:
         s = support.get(iv.id)
         writes = ", ".join(f"{fmt}: {c.get('ok', 0)}/{c.get('unsupported', 0)}/{c.get('error', 0)}"
                            for fmt, c in sorted(s.items())) if s else "not yet run"
+        if not s and not iv.does("write"):
+            writes = "reads only"
+        elif not s and iv.spec.stores is not None and "local" not in iv.spec.stores:
+            writes = "writes natively only (--write-mode native)"  # the datasets of a run are written locally
         adapter = f"python `{iv.spec.backend}`" if iv.adapter == "python" else "command"
         lines.append(f"| {iv.id} | {iv.language} | {adapter} | {', '.join(h.get('verbs', [])) or '?'} | "
                      f"{h.get('version', '?')} | {writes} | {iv.description} |")
