@@ -316,11 +316,10 @@ def _list(args) -> int:
                  "formats": iv.spec.formats, "status": readiness(iv)}
                 for iv in m.impl_versions()]
         # The implementations listed as not to be had here, with the reason (matrix.yaml's `unavailable:`).
-        rows += [{"id": ivid, "name": ivid.partition("@")[0], "version": ivid.partition("@")[2],
-                  "language": m.implementations[ivid.partition("@")[0]].language, "adapter": None,
-                  "description": m.implementations[ivid.partition("@")[0]].description, "stores": None,
-                  "formats": None, "status": f"not available: {' '.join(why.split())}"}
-                 for ivid, why in m.unavailable().items()]
+        rows += [{"id": f"{name}@{ver}", "name": name, "version": ver, "language": impl.language, "adapter": None,
+                  "description": impl.description, "stores": None, "formats": None,
+                  "status": f"not available: {' '.join(impl.unavailable.split())}"}
+                 for name, impl in m.implementations.items() if impl.unavailable for ver in impl.versions]
         for r in rows:
             r["available"] = r["status"] == "available"
         if args.json:
