@@ -1,15 +1,20 @@
-"""What a read cell costs on moto with the datasets of a run in one bucket against spread over the
-store's buckets (harness/stores.py S3Store.shards), side by side in one run.
+"""What a read cell costs on moto, two ways of running it side by side in one run:
 
-Starts two moto stores of the harness, one with all datasets in one bucket per access mode (shards =
-1) and one as the harness runs it; writes a few cases once with zarr-python (local disk), publishes
-them to both, together with as many other objects as a run holds (--keys, the datasets of the
-default profile: about 2,800 datasets, 40,000 objects), then reads every case with each reader
-from both stores in alternating rounds and prints the mean time of a read and the ratio. moto
-answers a list request by scanning every key of the bucket; readers list on missing chunks and
-to find out what a key prefix is.
+* `--compare buckets`: the datasets of a run in one bucket per access mode (shards = 1) against
+  spread over the store's buckets as the harness runs it (harness/stores.py S3Store.shards). moto
+  answers a list request by scanning every key of the bucket; readers list on missing chunks and
+  to find out what a key prefix is.
+* `--compare server`: moto's application on werkzeug's development server (a new connection and
+  thread for every request, `Connection: close`) against cheroot as the harness runs it (persistent
+  connections, a pool of threads; harness/servers/moto_server.py).
 
-    python bench/s3_cell_cost.py [--readers zarr-python@3.4.2,gdal@3.12.2] [--keys 40000] [--rounds 3]
+Starts two moto stores of the harness; writes a few cases once with zarr-python (local disk),
+publishes them to both, together with as many other objects as a run holds (--keys, the datasets
+of the default profile: about 2,800 datasets, 40,000 objects), then reads every case with each
+reader from both stores in alternating rounds and prints the mean time of a read and the ratio.
+
+    python bench/s3_cell_cost.py [--compare buckets|server] [--readers zarr-python@3.4.2,gdal@3.12.2]
+                                 [--keys 40000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -44,11 +49,19 @@ def started(name: str, role: str) -> Worker:
     return w
 
 
-def moto(shards: int, workdir: Path) -> MotoS3Store:
+def moto(workdir: Path, shards: int = MotoS3Store.shards, http_server: str = MotoS3Store.http_server) -> MotoS3Store:
     store = MotoS3Store("s3-moto", StoreSpec(kind="s3-moto", access=["signed"]))
     store.shards = shards
+    store.http_server = http_server
     store.start(workdir)
     return store
+
+
+def variants(compare: str, workdir: Path) -> dict[str, MotoS3Store]:
+    """The two stores compared, the harness's way second (the ratio is second / first)."""
+    if compare == "buckets":
+        return {"one bucket": moto(workdir, shards=1), f"{MotoS3Store.shards} buckets (harness)": moto(workdir)}
+    return {"werkzeug": moto(workdir, http_server="werkzeug"), "cheroot (harness)": moto(workdir)}
 
 
 def fill(store: MotoS3Store, keys: int) -> None:
@@ -65,6 +78,7 @@ def fill(store: MotoS3Store, keys: int) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--compare", choices=("buckets", "server"), default="buckets")
     ap.add_argument("--readers", default="zarr-python@3.4.2,gdal@3.12.2,zarrs-python")
     ap.add_argument("--keys", type=int, default=40_000, help="other objects in the store (a default run: ~40,000)")
     ap.add_argument("--rounds", type=int, default=3)
@@ -80,7 +94,7 @@ def main() -> int:
                             "target": {"kind": "local", "path": str(d)}})
         assert r["status"] == "ok", r
     writer.stop()
-    stores = {"one bucket": moto(1, work), f"{MotoS3Store.shards} buckets (harness)": moto(MotoS3Store.shards, work)}
+    stores = variants(args.compare, work)
     try:
         for label, store in stores.items():
             print(f"publishing to {label}: {len(cases)} datasets and {args.keys:,} other objects", flush=True)
@@ -105,11 +119,11 @@ def main() -> int:
                 for label, store in stores.items():
                     times[label] += [read(store, case) for case in cases]
             reader.stop()
-            (one, many) = (statistics.mean(v) for v in times.values())
-            ratios.append(many / one)
+            (first, harness) = (statistics.mean(v) for v in times.values())
+            ratios.append(harness / first)
             print(f"{name:22s} " + "   ".join(f"{label}: {1000 * statistics.mean(v):6.1f} ms a read"
-                                              for label, v in times.items()) + f"   ratio {many / one:.2f}")
-        print(f"read time, spread / one bucket: {statistics.mean(ratios):.2f} (mean of the readers)")
+                                              for label, v in times.items()) + f"   ratio {harness / first:.2f}")
+        print(f"read time, {' / '.join(reversed(stores))}: {statistics.mean(ratios):.2f} (mean of the readers)")
     finally:
         for store in stores.values():
             store.stop()

@@ -317,9 +317,12 @@ class MotoS3Store(S3Store):
     # moto checks HEAD against a pseudo-action s3:HeadObject (AWS checks s3:GetObject):
     # without it anonymous HEADs get 403 where AWS answers 200.
     get_actions = ("s3:GetObject", "s3:HeadObject")
+    # The HTTP server moto's application runs on (harness/servers/moto_server.py SERVERS).
+    http_server = "cheroot"
 
     def start(self, workdir: Path) -> None:
-        self.server = ServerProcess("harness.servers.moto_server", what="moto's S3 server")
+        self.server = ServerProcess("harness.servers.moto_server", "--server", self.http_server,
+                                    what="moto's S3 server")
         self.endpoint = f"http://127.0.0.1:{self.server.port}"
         self._make_buckets()
 

@@ -67,6 +67,32 @@ def test_moto_serves_keys_decoded_once_as_s3_does(tmp_path):
         store.stop()
 
 
+def test_moto_keeps_connections_open(tmp_path):
+    """S3 keeps a client's connection open between requests; werkzeug's development server closed it after
+    every response, so each request of every reader paid for a new connection (bench/s3_cell_cost.py
+    --compare server)."""
+    import http.client
+
+    store = MotoS3Store("s3-moto", StoreSpec(kind="s3-moto", access=["anonymous"]))
+    store.start(tmp_path)
+    try:
+        bucket = store.bucket("anonymous", "k")
+        store.client().put_object(Bucket=bucket, Key="k/0", Body=b"zero")
+        conn = http.client.HTTPConnection("127.0.0.1", store.server.port, timeout=10)
+        answers, sockets = [], []
+        for key in ("k/0", "k/missing", "k/0"):
+            conn.request("GET", f"/{bucket}/{key}")
+            resp = conn.getresponse()
+            answers.append((resp.status, resp.read()[:4], resp.getheader("Connection")))
+            sockets.append(conn.sock)
+        assert [a[:2] for a in answers] == [(200, b"zero"), (404, b"<?xm"), (200, b"zero")]
+        assert all(a[2] != "close" for a in answers) and sockets[0] is not None
+        assert sockets[0] is sockets[1] is sockets[2]  # one connection served all three
+        conn.close()
+    finally:
+        store.stop()
+
+
 def _descendants(pid):
     try:
         return psutil.Process(pid).children(recursive=True)
