@@ -75,10 +75,16 @@ def _python_runs(exe: str) -> bool:
         return False
 
 
+# Not sources: installing a package from its directory leaves setuptools' copies of it in build/ (made by
+# the first environment set up, they would change the stamp of every environment set up before them).
+_NOT_SOURCES = ("__pycache__", "locks", "build")
+
+
 def _tree_digest(h, root: Path, patterns=("*.py", "*.toml")) -> None:
     for pat in patterns:
         for p in sorted(root.rglob(pat)):
-            if "__pycache__" in p.parts or "locks" in p.parts:
+            rel = p.relative_to(root).parts
+            if any(part in _NOT_SOURCES or part.endswith(".egg-info") for part in rel):
                 continue
             h.update(str(p.relative_to(root)).encode())
             h.update(p.read_bytes())
