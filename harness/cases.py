@@ -3,7 +3,7 @@
 A case says what a dataset must contain and how it must be encoded (format,
 dtype, shape, chunking, codecs, fill value, missing chunks, attributes). The
 reference data it must hold comes from harness.reference. Writers receive the
-case as JSON (Case.to_json); readers never see it, only the format to open.
+case as JSON (Case.writer_json); readers never see it, only the format to open.
 
 Axes multiply (format x dtype x codec x order x separator x layout), so the
 catalogue is built from families rather than the full cross product:
@@ -14,7 +14,24 @@ catalogue is built from families rather than the full cross product:
   F order, separators and chunk key encodings, sharding variants;
 * fill values, sparse arrays (missing chunks), nested groups, attributes;
 * in the `full` tier, a pairwise (all-pairs) design over the v2 and v3 axes,
-  so every pair of values of two axes appears in at least one case.
+  so every pair of values of two axes appears in at least one case;
+* datasets damaged on purpose (`corrupt-*`): what a writer wrote, then damaged
+  by the harness (harness/alter.py): a truncated chunk, a valid stream of the
+  wrong decoded size, a crc32c that does not match, a truncated shard index or
+  one pointing outside its shard, metadata that is not JSON, an unknown codec,
+  an unknown field a reader must understand. A reader must fail; it passes only
+  when it also reads the intact copy right (a control read), and one that
+  returns data is a mismatch diagnosed "accepted corrupt data". Five of them
+  (a truncated chunk, a crc32c mismatch, a shard offset out of range, metadata
+  that is not JSON, an unknown codec) are in `default`, the rest in `full`;
+* datasets as other tools leave them, which the writers here do not emit, made
+  the same way from what they wrote and read like any other case: an extension
+  field with `must_understand: false`, a chunk_key_encoding without its
+  configuration, consolidated metadata; v2 blosc `shuffle: -1` or with a
+  `typesize` key, zlib as a filter with a null compressor (kerchunk), `fill_value:
+  null`, big-endian dtypes; v3 `numcodecs.*` codecs (VirtualiZarr, Icechunk) and
+  blosc without shuffling nor `typesize` (`as-found:*` features, all in `full`);
+* cases made from an upstream bug report link it in the table below.
 
 Tiers nest: smoke is in default, default is in full. docs/cases.md is
 generated from this module (`zarr-conformance docs`).
@@ -38,6 +55,9 @@ from zc_canonical import numpy_dtype
 # so a change of the data (2: non-canonical NaN payloads in float and complex arrays) makes
 # cached datasets be written anew. Bump it with every change of reference.py's output.
 REFERENCE_DATA_VERSION = 2
+# The version of what harness/alter.py does to a dataset: part of the digest of every case with
+# alterations. Bump it with every change of an alteration's effect (2, 3: consolidated metadata dropped).
+ALTERATIONS_VERSION = 3
 
 FORMATS = ("zarr2", "zarr3", "n5")
 TIERS = ("smoke", "default", "full")
@@ -106,9 +126,21 @@ class Case:
     dimension_names: tuple | None = None
     # n5
     compression: dict | None = field(default=None, hash=False, compare=False)
+    # What the harness does to the written dataset before publishing it (harness/alter.py), and what a
+    # reader must then do: return the data ("data") or fail ("refusal": the dataset is corrupt).
+    alterations: tuple = field(default=(), hash=False, compare=False)
+    expect: str = "data"
+    upstream: str = ""  # the upstream issue a case was made from (linked in docs/cases.md)
 
     def to_json(self) -> dict:
-        """The case as writers receive it (only the fields of its format)."""
+        """The case as it is recorded: what writers receive, with the alterations the harness applies."""
+        out = self.writer_json()
+        if self.alterations:
+            out.update(alterations=list(self.alterations), expect=self.expect)
+        return out
+
+    def writer_json(self) -> dict:
+        """The case as writers receive it (only the fields of its format; never the alterations)."""
         out: dict[str, Any] = {
             "id": self.id,
             "format": self.format,
@@ -137,7 +169,17 @@ class Case:
         """Changes whenever the case's definition or the reference data change (invalidates cached
         datasets)."""
         key = {"case": self.to_json(), "reference_data": REFERENCE_DATA_VERSION}
+        if self.alterations:
+            key["alterations"] = ALTERATIONS_VERSION
         return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+    @property
+    def read_fill_value(self):
+        """The fill value a reader must report: the case's, unless an alteration set another in the metadata."""
+        for alt in self.alterations:
+            if alt["kind"] == "metadata" and "fill_value" in (alt.get("set") or {}):
+                return alt["set"]["fill_value"]
+        return self.fill_value
 
     @property
     def chunk_grid(self) -> tuple[int, ...]:
@@ -204,10 +246,10 @@ V3_COMPRESSORS = ["raw", "gzip", "zstd", "crc32c"] + [f"blosc-{c}-{s}" for c in 
 INDEX_CODECS = [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}]
 
 
-def sharding(inner_chunks, codecs, index_location="end") -> dict:
+def sharding(inner_chunks, codecs, index_location="end", index_codecs=INDEX_CODECS) -> dict:
     return {"name": "sharding_indexed", "configuration": {
         "chunk_shape": list(inner_chunks), "codecs": list(codecs),
-        "index_codecs": INDEX_CODECS, "index_location": index_location}}
+        "index_codecs": list(index_codecs), "index_location": index_location}}
 
 
 def default_fill(dtype: str):
@@ -440,12 +482,31 @@ def _zarr3(b: _Builder) -> None:
         ("shard-transpose", (32, 28), (16, 14), sharding((8, 7), [{"name": "transpose", "configuration": {"order": [1, 0]}}, *inner]),
          "default", (), "transpose inside the shard"),
         ("shard-1d", (100,), (40,), sharding((10,), inner), "default", (), "1-d shards with a partial last shard"),
+        ("shard-index-nocrc", (32, 28), (16, 14), sharding((8, 7), inner, index_codecs=INDEX_CODECS[:1]), "default", (),
+         "an index without the crc32c codec (the spec does not require it)"),
+        ("shard-index-big", (32, 28), (16, 14), sharding((8, 7), inner, index_codecs=(
+            {"name": "bytes", "configuration": {"endian": "big"}}, {"name": "crc32c"})), "full", (),
+         "a big-endian index"),
     ]
     for label, shape, chunks, codec, tier, missing, note in shard_cases:
         b.add(id=f"v3/int16/{label}", format="zarr3", dtype="int16", shape=shape, chunks=chunks, fill_value=0,
               tier=tier, description=f"sharding_indexed: {note}", missing_chunks=missing,
               features=("dtype:int16", "sharding") + (("sharding:nested",) if "nested" in label else ()),
               codecs=(codec,))
+    b.add(id="v3/int16/shard-0d", format="zarr3", dtype="int16", shape=(), chunks=(), fill_value=0, tier="full",
+          description="sharding_indexed: a 0-d (scalar) array in one shard", features=("dtype:int16", "sharding", "layout:0d"),
+          codecs=(sharding((), inner),))
+    b.add(id="v3/int16/shard-transpose-3d", format="zarr3", dtype="int16", shape=(8, 12, 10), chunks=(4, 6, 10),
+          fill_value=0, tier="full", upstream="https://github.com/manzt/zarrita.js/issues/427",
+          description="sharding_indexed: a 3-d transpose (order [2, 0, 1]) inside the shard",
+          features=("dtype:int16", "sharding", "codec:transpose", "layout:3d"),
+          codecs=(sharding((2, 3, 5), [{"name": "transpose", "configuration": {"order": [2, 0, 1]}}, *inner]),))
+    b.add(id="v3/int16/transpose+shard", format="zarr3", dtype="int16", shape=(32, 28), chunks=(16, 14), fill_value=0,
+          tier="full", upstream="https://github.com/zarr-developers/zarr-python/issues/2050",
+          description="sharding_indexed: a transpose codec outside (before) the sharding codec; the inner chunks "
+          "divide the chunk as the transpose leaves it ([14, 16]), not the array's chunk shape",
+          features=("dtype:int16", "sharding", "codec:transpose"),
+          codecs=({"name": "transpose", "configuration": {"order": [1, 0]}}, sharding((7, 8), inner)))
     b.add(id="v3/float32/shard-blosc/3d", format="zarr3", dtype="float32", shape=(12, 14, 10), chunks=(6, 7, 10),
           fill_value=0.0, tier="default", description="3-d shards with blosc inner chunks",
           features=("dtype:float32", "sharding", "codec:blosc"),
@@ -510,6 +571,147 @@ def _n5(b: _Builder) -> None:
     _root_array(b, "n5", "n5", compression=N5_COMPRESSIONS["gzip"])
 
 
+# --- datasets damaged on purpose, and metadata found in the wild (harness/alter.py) ----------------
+
+NOT_JSON = '{"zarr_format": 3, "node_type": "array", "shape": [20, 30], '  # cut off mid-document
+UNKNOWN_CODEC = "zc-no-such-codec"
+DEFAULT_CORRUPT = {"v2/int16/zlib/corrupt-truncated", "v3/int16/crc32c/corrupt-checksum",
+                   "v3/int16/shard-noindexcrc/corrupt-index-out-of-range", "v3/int16/zstd/corrupt-metadata-not-json",
+                   "v2/int16/zlib/corrupt-unknown-codec"}
+
+
+def _corrupt(b: _Builder) -> None:
+    """A reader must fail on each of these; one that returns data accepted corrupt data."""
+    lay = LAYOUTS["edge"]
+    v3_inner = (v3_bytes("int16"), *v3_compressor("zstd", "int16"))
+    no_crc_index = {**sharding((8, 7), v3_inner), "configuration": {
+        **sharding((8, 7), v3_inner)["configuration"], "index_codecs": [INDEX_CODECS[0]]}}
+    bases = {
+        "v2/zlib": dict(format="zarr2", compressor=V2_COMPRESSORS["zlib"]),
+        "v2/raw": dict(format="zarr2", compressor=None),
+        "v3/zstd": dict(format="zarr3", codecs=v3_inner),
+        "v3/gzip": dict(format="zarr3", codecs=(v3_bytes("int16"), *v3_compressor("gzip", "int16"))),
+        "v3/raw": dict(format="zarr3", codecs=(v3_bytes("int16"),)),
+        "v3/crc32c": dict(format="zarr3", codecs=(v3_bytes("int16"), {"name": "crc32c"})),
+        "v3/shard": dict(format="zarr3", codecs=(sharding((8, 7), v3_inner),)),
+        "v3/shard-noindexcrc": dict(format="zarr3", codecs=(no_crc_index,)),
+        "n5/gzip": dict(format="n5", compression=N5_COMPRESSIONS["gzip"]),
+    }
+    unknown_v3 = {"append": {"codecs": {"name": UNKNOWN_CODEC, "configuration": {}}}}
+    damages = [
+        ("v2/zlib", "truncated", "a chunk cut to half its bytes", [{"kind": "truncate", "chunk": [1, 1]}]),
+        ("v2/raw", "truncated", "an uncompressed chunk cut to half its bytes (its decoded size is wrong)",
+         [{"kind": "truncate", "chunk": [1, 1]}]),
+        ("v2/zlib", "short-chunk", "a valid zlib stream that decodes to half a chunk",
+         [{"kind": "reencode-short", "chunk": [1, 1], "codec": "zlib"}]),
+        ("v2/zlib", "metadata-not-json", ".zarray is not JSON", [{"kind": "metadata-text", "text": NOT_JSON}]),
+        ("v2/zlib", "unknown-codec", f"an unknown compressor id {UNKNOWN_CODEC!r}",
+         [{"kind": "metadata", "set": {"compressor": {"id": UNKNOWN_CODEC}}}]),
+        ("v3/zstd", "truncated", "a chunk cut to half its bytes", [{"kind": "truncate", "chunk": [1, 1]}]),
+        ("v3/raw", "truncated", "an uncompressed chunk cut to half its bytes (its decoded size is wrong)",
+         [{"kind": "truncate", "chunk": [1, 1]}]),
+        ("v3/gzip", "short-chunk", "a valid gzip stream that decodes to half a chunk",
+         [{"kind": "reencode-short", "chunk": [1, 1], "codec": "gzip"}]),
+        ("v3/crc32c", "checksum", "one byte of a chunk inverted: its crc32c no longer matches",
+         [{"kind": "flip", "chunk": [1, 1], "at": 0.5}]),
+        ("v3/shard", "index-truncated", "a shard without the last 4 bytes of its index (the index checksum)",
+         [{"kind": "truncate", "chunk": [0, 0], "drop": 4}]),
+        ("v3/shard", "index-checksum", "one byte of a shard index inverted: its crc32c no longer matches",
+         [{"kind": "flip", "chunk": [0, 0], "at": -1}]),
+        ("v3/shard-noindexcrc", "index-out-of-range", "a shard index (no checksum) whose first offset points "
+         "past the end of the shard", [{"kind": "shard-offset", "chunk": [0, 0], "entry": 0, "offset": 2 ** 40}]),
+        ("v3/zstd", "metadata-not-json", "zarr.json is not JSON", [{"kind": "metadata-text", "text": NOT_JSON}]),
+        ("v3/zstd", "unknown-codec", f"an unknown bytes-to-bytes codec {UNKNOWN_CODEC!r} at the end of the chain",
+         [{"kind": "metadata", **unknown_v3}]),
+        ("v3/zstd", "must-understand", "an unknown extension field without `must_understand: false`",
+         [{"kind": "metadata", "set": {"zc_extension": {"name": "zc_extension", "configuration": {}}}}]),
+        ("n5/gzip", "truncated", "a block cut to half its bytes", [{"kind": "truncate", "chunk": [1, 1]}]),
+        ("n5/gzip", "metadata-not-json", "attributes.json is not JSON", [{"kind": "metadata-text", "text": NOT_JSON}]),
+    ]
+    for base, label, note, alts in damages:
+        enc = dict(bases[base])
+        fmt = enc.pop("format")
+        sharded = base.startswith("v3/shard")
+        shape, chunks = ((32, 28), (16, 14)) if sharded else (lay.shape, lay.chunks)
+        codec = base.split("/")[1]
+        cid = f"{FORMAT_PREFIX[fmt]}/int16/{codec}/corrupt-{label}"
+        b.add(id=cid, format=fmt, dtype="int16", shape=shape, chunks=chunks, fill_value=0,
+              tier="default" if cid in DEFAULT_CORRUPT else "full", description=f"corrupt (must be refused): {note}",
+              features=("dtype:int16", f"corrupt:{label}") + (("sharding",) if sharded else ())
+              + ((f"codec:{codec}",) if codec not in ("raw", "shard", "shard-noindexcrc") else ()),
+              alterations=tuple(alts), expect="refusal", **enc)
+
+
+def _found_in_the_wild(b: _Builder) -> None:
+    """Metadata that writers here do not emit but readers meet: edits they must accept."""
+    lay = LAYOUTS["edge"]
+    v3_enc = {"codecs": (v3_bytes("int16"), *v3_compressor("zstd", "int16"))}
+    b.add(id="v3/int16/zstd/extension-ignorable", format="zarr3", dtype="int16", shape=lay.shape, chunks=lay.chunks,
+          fill_value=0, tier="default", description="an unknown extension field with `must_understand: false` "
+          "(readers must ignore it)", features=("dtype:int16", "codec:zstd", "metadata:must-understand-false"),
+          alterations=({"kind": "metadata", "set": {"zc_extension": {"name": "zc_extension", "must_understand": False,
+                                                                     "configuration": {"note": "ignore me"}}}},),
+          **v3_enc)
+    b.add(id="v3/int16/zstd/keys-default-noconfig", format="zarr3", dtype="int16", shape=lay.shape,
+          chunks=lay.chunks, fill_value=0, tier="full", chunk_key_encoding={"name": "default", "configuration":
+                                                                             {"separator": "/"}},
+          description="chunk_key_encoding `default` without its configuration (the separator defaults to '/')",
+          upstream="https://github.com/zarr-developers/zarr-python/issues/2029",
+          features=("dtype:int16", "codec:zstd", "chunk-keys:default-noconfig"),
+          alterations=({"kind": "metadata", "delete": ["chunk_key_encoding.configuration"]},), **v3_enc)
+    # Zarr v2 as other tools write it: the chunks are what zarr-python writes, the metadata spelled otherwise.
+    v2_as_found = [
+        ("int16", "blosc-lz4-shuffle", "autoshuffle", "blosc `shuffle: -1` (AUTOSHUFFLE: the chunk header says which)",
+         {"set": {"compressor.shuffle": -1}}, "https://github.com/zarr-developers/zarr-java/pull/102"),
+        ("float32", "blosc-lz4-shuffle", "typesize-key", "blosc with a `typesize` key (numcodecs 0.16 and later)",
+         {"set": {"compressor.typesize": 4}}, ""),
+        ("int16", "zlib", "zlib-filter", "zlib as a filter and a null compressor (as kerchunk writes it)",
+         {"set": {"compressor": None, "filters": [{"id": "zlib", "level": 1}]}}, ""),
+        ("int16", "zstd", "fill-null", "`fill_value: null` (every chunk present)", {"set": {"fill_value": None}},
+         "https://github.com/serapeum-org/pyramids/issues/560"),
+    ]
+    for dt, comp, label, note, edit, upstream in v2_as_found:
+        b.add(id=f"v2/{dt}/{comp}/{label}", format="zarr2", dtype=dt, shape=lay.shape, chunks=lay.chunks,
+              fill_value=default_fill(dt), tier="full", description=f"as found: {note}", upstream=upstream,
+              features=(f"dtype:{dt}", f"codec:{comp.split('-')[0]}", f"as-found:{label}"),
+              compressor=V2_COMPRESSORS[comp], alterations=({"kind": "metadata", **edit},))
+    for dt in ("int32", "float64"):
+        b.add(id=f"v2/{dt}/raw/big-endian", format="zarr2", dtype=dt, shape=lay.shape, chunks=lay.chunks,
+              fill_value=default_fill(dt), tier="full", description=f"as found: a big-endian dtype (>{dt[0]}"
+              f"{itemsize(dt)}), uncompressed", features=(f"dtype:{dt}", "endian:big", "as-found:big-endian"),
+              compressor=None, alterations=({"kind": "byteswap"},))
+    # Zarr v3 as VirtualiZarr and Icechunk write it for netCDF4/HDF5 data: numcodecs.* codecs.
+    for label, codecs, upstream in (
+            ("numcodecs.zlib", [{"name": "numcodecs.zlib", "configuration": {"level": 1}}], ""),
+            ("numcodecs.shuffle+numcodecs.zlib", [{"name": "numcodecs.shuffle", "configuration": {"elementsize": 2}},
+                                                  {"name": "numcodecs.zlib", "configuration": {"level": 4}}],
+             "https://github.com/OSGeo/gdal/issues/14917")):
+        b.add(id=f"v3/int16/{label}/edge", format="zarr3", dtype="int16", shape=lay.shape, chunks=lay.chunks,
+              fill_value=0, tier="full", upstream=upstream,
+              description=f"as found: bytes then {' then '.join(c['name'] for c in codecs)} (VirtualiZarr, Icechunk)",
+              features=("dtype:int16", *(f"codec:{c['name']}" for c in codecs), "as-found:numcodecs"),
+              codecs=(v3_bytes("int16"),), alterations=({"kind": "reencode", "codecs": codecs},))
+    # Without shuffling typesize may be left out (the v3 blosc codec requires it only to shuffle).
+    b.add(id="v3/int16/blosc-lz4-noshuffle/no-typesize", format="zarr3", dtype="int16", shape=lay.shape,
+          chunks=lay.chunks, fill_value=0, tier="full",
+          description="as found: blosc without shuffling and without `typesize`",
+          features=("dtype:int16", "codec:blosc", "as-found:no-typesize"),
+          codecs=(v3_bytes("int16"), *v3_compressor("blosc-lz4-noshuffle", "int16")),
+          alterations=({"kind": "metadata", "delete": ["codecs.1.configuration.typesize"]},))
+    groups = {"": {"role": "root"}, "level1": {"depth": 1}}
+    b.add(id="v2/float32/zlib/consolidated", format="zarr2", dtype="float32", shape=lay.shape, chunks=lay.chunks,
+          fill_value=0.0, path="level1/array", groups=groups, attributes={"units": "K"}, tier="full",
+          description="consolidated metadata (.zmetadata at the root, as zarr.consolidate_metadata writes it)",
+          features=("dtype:float32", "codec:zlib", "consolidated", "groups", "attributes"),
+          compressor=V2_COMPRESSORS["zlib"],
+          alterations=({"kind": "consolidate"},))
+    b.add(id="v3/float32/zstd/consolidated", format="zarr3", dtype="float32", shape=lay.shape, chunks=lay.chunks,
+          fill_value=0.0, path="level1/array", groups=groups, attributes={"units": "K"}, tier="full",
+          description="consolidated metadata (`consolidated_metadata` in the root zarr.json, as zarr-python 3 "
+          "writes it)", features=("dtype:float32", "codec:zstd", "consolidated", "groups", "attributes"),
+          codecs=(v3_bytes("float32"), *v3_compressor("zstd", "float32")), alterations=({"kind": "consolidate"},))
+
+
 STORE_FEATURES = ("missing-chunks", "sharding", "separator:/", "key-escaping")
 
 
@@ -519,12 +721,23 @@ def store_sensitive(case: Case) -> bool:
     return any(f.startswith(STORE_FEATURES) for f in case.features)
 
 
+# Upstream reports that a case of a family above shows (between which writer and reader the run says).
+UPSTREAM_OF_CASE = {
+    "v2/string/zlib/edge": "https://github.com/zarr-developers/zarr-python/issues/3132",
+    "v3/U5/zstd/edge": "https://github.com/casangi/xradio/issues/587",
+}
+
+
 @cache
 def catalogue() -> dict[str, Case]:
     b = _Builder()
     _zarr2(b)
     _zarr3(b)
     _n5(b)
+    _corrupt(b)
+    _found_in_the_wild(b)
+    for cid, url in UPSTREAM_OF_CASE.items():
+        b.cases[cid] = _replace(b.cases[cid], upstream=url)
     return dict(sorted(b.cases.items()))
 
 

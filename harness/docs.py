@@ -15,6 +15,33 @@ from .cases import __doc__ as CASES_DOC
 from .matrix import ROOT, load_matrix
 
 DOCS = ROOT / "docs"
+CORRUPT_DATA = DOCS / "data" / "corrupt-data.json"
+
+
+CORRUPT_MARK = {"refused": "refused", "accepted": "**accepted**"}
+
+
+def _corrupt_table() -> list[str]:
+    """Per corrupt case and reader: refused, accepted, or why neither applies (recorded from a run)."""
+    if not CORRUPT_DATA.exists():
+        return []
+    data = json.loads(CORRUPT_DATA.read_text())
+    readers = sorted(data)
+    cases = sorted({c for per in data.values() for c in per})
+    lines = ["## Corrupt data: refused or accepted", "",
+             "What each reader did with the datasets damaged on purpose, over every writer and store of the",
+             "run recorded in `docs/data/corrupt-data.json` (`zarr-conformance docs --record RUN_DIR`).",
+             "*refused*: it failed, and read the intact dataset right; ***accepted***: it returned data",
+             "(a finding names it); any other outcome is that of the intact dataset, which the reader cannot",
+             "read right either (its other findings), so it says nothing about the damage.", "",
+             "| case | " + " | ".join(readers) + " |", "|---" * (len(readers) + 1) + "|"]
+    for c in cases:
+        cells = []
+        for r in readers:
+            got = data[r].get(c, {})
+            cells.append(" / ".join(CORRUPT_MARK.get(v, v) for v in sorted(got, key=lambda v: -got[v])) or "")
+        lines.append(f"| `{c}` | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def cases_md() -> str:
@@ -40,8 +67,11 @@ def cases_md() -> str:
         lines += [f"## {f}", "", "| id | tier | dtype | shape | chunks | description |", "|---|---|---|---|---|---|"]
         for c in cases:
             if c.format == f:
-                lines.append(f"| `{c.id}` | {c.tier} | {c.dtype} | {list(c.shape)} | {list(c.chunks)} | {c.description} |")
+                upstream = f" ([upstream]({c.upstream}))" if c.upstream else ""
+                lines.append(f"| `{c.id}` | {c.tier} | {c.dtype} | {list(c.shape)} | {list(c.chunks)} | "
+                             f"{c.description}{upstream} |")
         lines.append("")
+    lines += _corrupt_table()
     lines += ["## The JSON a writer receives", "", "For example `v3/int16/shard-16x14`:", "", "```json",
               json.dumps(catalogue()["v3/int16/shard-16x14"].to_json(), indent=2), "```", ""]
     return "\n".join(lines)
@@ -177,6 +207,26 @@ def record(run_dir: Path, merge: bool = False) -> None:
     data["findings"] = dict(sorted(data["findings"].items()))
     (DOCS / "data").mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    _record_corrupt(judged)
+
+
+def _record_corrupt(records: list[dict]) -> None:
+    """What each reader did with the datasets damaged on purpose, over every writer and store of the run
+    (docs/data/corrupt-data.json, for the table of cases.md). A run without such cells leaves it as it was."""
+    from .cases import catalogue
+
+    cases = catalogue()
+    seen: dict = defaultdict(lambda: defaultdict(Counter))
+    for r in records:
+        case = cases.get(r["case"])
+        if case is not None and case.expect == "refusal" and r["outcome"] != "skipped":
+            verdict = {"pass": "refused", "mismatch": "accepted"}.get(r["outcome"], r["outcome"])
+            if r["outcome"] == "mismatch" and "accepted corrupt data" not in (r.get("diagnosis") or ""):
+                verdict = "wrong on the intact dataset"
+            seen[r["reader"]][r["case"]][verdict] += 1
+    if seen:
+        CORRUPT_DATA.write_text(json.dumps({k: {c: dict(v) for c, v in sorted(per.items())}
+                                            for k, per in sorted(seen.items())}, indent=1) + "\n")
 
 
 def findings_md() -> str:

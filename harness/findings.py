@@ -217,7 +217,10 @@ class CellFacts:
                    format=rec.get("format") or (case.format if case else ""), dtype=case.dtype if case else "",
                    features=case.features if case else (), store=rec.get("store", ""),
                    access=rec.get("access") or "signed", write_mode=rec.get("write_mode") or "local",
-                   message=" ".join(filter(None, [rec.get("message"), rec.get("diagnosis")])),
+                   # A message tells the root causes of failures apart; a pass has none (a corrupt dataset's
+                   # refusal passes with the library's error text, which failure findings must not claim).
+                   message="" if rec.get("outcome") == "pass" else
+                   " ".join(filter(None, [rec.get("message"), rec.get("diagnosis")])),
                    writer_version=rec.get("writer_version", ""), reader_version=rec.get("reader_version", ""))
 
 

@@ -10,6 +10,8 @@ cached one would stick until the writer changes.
 After a write the dataset's metadata is checked against the case
 (harness/dataset_check.py). A dataset with problems is `faulty`: its readers
 still read it, and their cells are labelled as reading a faulty dataset.
+Then the case's alterations, if any, are applied (harness/alter.py: damage a
+reader must refuse, metadata found in the wild), and the altered dataset is cached.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .alter import AlterationError, alter
 from .cases import Case
 from .dataset_check import check_dataset
 from .environments import cache_root
@@ -48,6 +51,7 @@ class Dataset:
     store: str | None = None  # set when the writer wrote straight into this store (native write mode)
     key: str | None = None
     faults: list[str] = field(default_factory=list)  # what the dataset gets wrong about its case
+    pristine: Path | None = None  # an altered dataset as its writer wrote it, for control reads
 
     @property
     def ok(self) -> bool:
@@ -79,7 +83,10 @@ class DatasetCache:
         if info["status"] not in CACHED_STATUSES:  # written by an older harness: try again
             return None
         ds = Dataset(writer, case, loc / "dataset", info["status"], info.get("message", ""), cached=True)
+        ds.pristine = loc / "pristine" if (loc / "pristine").is_dir() else None
         if ds.ok:
+            if case.alterations and (info.get("check_version") != CHECK_VERSION or not (loc / "pristine").is_dir()):
+                return None  # checked before it was altered (and kept intact for control reads): write it anew
             if info.get("check_version") == CHECK_VERSION:
                 ds.faults = info.get("faults", [])
             else:
@@ -109,6 +116,7 @@ class DatasetCache:
             shutil.rmtree(entry, ignore_errors=True)
             return self.load(ds.writer, stamp, ds.case) or ds
         ds.path = loc / "dataset"
+        ds.pristine = loc / "pristine" if (loc / "pristine").is_dir() else None
         return ds
 
 
@@ -131,7 +139,7 @@ def write_dataset(pool: WorkerPool, cache: DatasetCache, refs: ReferenceStore,
     staging = cache.staging / uuid.uuid4().hex
     staging.mkdir(parents=True)
     root = staging / "dataset"
-    req = {"op": "write", "case": case.to_json(), "data": str(refs.ensure(case)),
+    req = {"op": "write", "case": case.writer_json(), "data": str(refs.ensure(case)),
            "target": {"kind": "local", "path": str(root)}}
     t0 = time.perf_counter()
     try:
@@ -144,6 +152,12 @@ def write_dataset(pool: WorkerPool, cache: DatasetCache, refs: ReferenceStore,
         ds.status, ds.message = "error", "the writer answered ok but wrote nothing"
     if ds.ok:
         ds.faults = check_dataset(case, root)
+        try:
+            if case.alterations:
+                shutil.copytree(root, staging / "pristine", symlinks=True)
+            alter(case, root)
+        except AlterationError as exc:
+            ds.status, ds.message = "error", f"the harness could not alter what the writer wrote: {exc}"
     if ds.status not in CACHED_STATUSES:  # maybe transient: not cached, tried again next run
         ds.path = Path()
         shutil.rmtree(staging, ignore_errors=True)
@@ -195,7 +209,7 @@ class Datasets:
             if missing:
                 return missing
             key = s3_key("native", w.id, c.id)
-            req = {"op": "write", "case": c.to_json(), "data": str(self.refs.ensure(c)),
+            req = {"op": "write", "case": c.writer_json(), "data": str(self.refs.ensure(c)),
                    "target": store.target(None, key, "signed")}
             t0 = time.perf_counter()
             try:

@@ -1,7 +1,9 @@
 """Publish: every written dataset into every store of the run, in each access mode it is read in.
 
 Publishing is idempotent and happens once per (dataset, store, access mode),
-also when the pytest plugin asks for one cell at a time. In `forbidden-chunk`
+also when the pytest plugin asks for one cell at a time. A dataset the harness
+altered is published with its intact copy beside it (under `intact/`), which
+the read stage reads as a control from the same store. In `forbidden-chunk`
 one existing chunk object of each dataset is denied; which one is found once
 per dataset (it walks the dataset's files).
 """
@@ -19,6 +21,11 @@ from .stores import Store, StoreSet, first_chunk_key, s3_key
 def dataset_key(ds: Dataset) -> str:
     """Where a dataset sits in a store: its own key for a native write, else by writer and case."""
     return ds.key or s3_key("datasets", ds.writer.id, ds.case.id)
+
+
+def intact_key(ds: Dataset) -> str:
+    """Where the intact copy of an altered dataset sits (harness/alter.py), for control reads from the same store."""
+    return s3_key("intact", ds.writer.id, ds.case.id)
 
 
 class Publisher:
@@ -51,6 +58,8 @@ class Publisher:
             if key not in self._published:
                 deny = self.denied_key(ds) if access == "forbidden-chunk" else None
                 store.publish(ds.path, dataset_key(ds), access, deny)
+                if ds.pristine is not None:
+                    store.publish(ds.pristine, intact_key(ds), access)
                 self._published.add(key)
                 if deny and settle:
                     store.finish_publishing()

@@ -3,6 +3,9 @@
 The fast path asks only for the hash; a mismatch is read again with a dump so
 that the diagnosis can compare the reader's data with the reference.
 
+A case whose dataset was damaged on purpose (Case.expect "refusal") passes only when the reader
+fails with an error; one that returns data is a `mismatch` diagnosed "accepted corrupt data".
+
 An outcome the findings do not predict is read again a fixed number of times:
 a cell that passes on one read and fails on another is `flaky` (with the
 outcomes seen); one that fails every time keeps its gravest outcome, so a
@@ -91,6 +94,8 @@ def read_cell(pool: WorkerPool, cell: Cell, expected_hash: str) -> Outcome:
     except WorkerError as exc:
         return Outcome(exc.outcome, str(exc), duration_ms=(time.perf_counter() - t0) * 1000)
     took = (time.perf_counter() - t0) * 1000
+    if case.expect == "refusal":
+        return _judge_refusal(pool, cell, req, resp, expected_hash, took)
     if cell.access == "forbidden-chunk":
         return _judge_forbidden(pool, cell, req, resp, expected_hash, took)
     if resp["status"] != "ok":
@@ -99,6 +104,44 @@ def read_cell(pool: WorkerPool, cell: Cell, expected_hash: str) -> Outcome:
     if verdict.ok:
         return Outcome("pass", duration_ms=took, reader_elapsed_ms=resp.get("elapsed_ms"))
     return Outcome("mismatch", verdict.message, _diagnose(pool, cell, req, resp, expected_hash), took, resp.get("elapsed_ms"))
+
+
+def _judge_refusal(pool, cell: Cell, req: dict, resp: dict, expected_hash: str, took: float) -> Outcome:
+    """The dataset was damaged on purpose (harness/alter.py): the only right answer is a failure. What the
+    reader does with the dataset as its writer wrote it (a control read of that, from the same store and in
+    the same access mode) comes first: a
+    reader that cannot read the intact dataset right gets the outcome of the intact one, so that its failing
+    says nothing about the damage, nor its accepting (the findings about the intact dataset then hold)."""
+    if resp["status"] not in ("ok", "error", "unsupported"):
+        return Outcome(resp["status"], resp.get("error", ""), duration_ms=took)
+    pristine = cell.dataset.pristine
+    control_note = ""
+    if pristine is None:
+        control_note = " (no control read: the intact dataset is not kept)"
+    else:
+        from .publish import intact_key
+
+        target = cell.store.target(pristine, intact_key(cell.dataset), cell.access)
+        try:
+            control = pool.call(cell.reader.id, {**req, "target": target})
+        except WorkerError as exc:
+            return Outcome(exc.outcome, f"the control read of the intact dataset failed: {exc}", duration_ms=took)
+        if control.get("status") != "ok" or not check(cell.dataset.case, expected_hash, control).ok:
+            why = (control.get("error", "") if control.get("status") != "ok"
+                   else check(cell.dataset.case, expected_hash, control).message)
+            return Outcome(control.get("status") if control.get("status") != "ok" else "mismatch",
+                           "the dataset as its writer wrote it (before the damage) does not read right either, so "
+                           f"this cell says nothing about the damage: {why}", duration_ms=took)
+    if resp["status"] != "ok":  # an unknown codec is rightly `unsupported`
+        return Outcome("pass", f"refused the corrupt dataset: {resp['status']}: {resp.get('error', '')}{control_note}",
+                       duration_ms=took)
+    if resp.get("hash") == expected_hash:
+        what = "the data equal the reference: the damage went unnoticed"
+    else:
+        what = _diagnose(pool, cell, req, resp, expected_hash)
+    return Outcome("mismatch", "returned data from a dataset damaged on purpose: "
+                   + "; ".join(a["kind"] for a in cell.dataset.case.alterations) + control_note,
+                   f"accepted corrupt data ({what})", took, resp.get("elapsed_ms"))
 
 
 def _judge_forbidden(pool, cell: Cell, req: dict, resp: dict, expected_hash: str, took: float) -> Outcome:
