@@ -70,10 +70,13 @@ function tracked(request) {
 
 /**
  * The result of a zarr-js call taking a node-style callback; an unhandled rejection while it
- * runs rejects it. Afterwards the requests still in flight are let finish, so that what they
- * throw is not taken for the next read's error.
+ * runs rejects it. Afterwards the requests still in flight are let finish, and zarr-js is given
+ * a quiet spell with none in flight (it starts the next chunk's request only after decoding the
+ * last, so an empty moment does not mean it is done), so that what they throw is not taken for
+ * the next read's error: over a slow store a control read right after a failed one got it.
  */
 async function viaCallback(fn) {
+	let failed = false;
 	try {
 		return await new Promise((resolve, reject) => {
 			onEscape = (err) => reject(new UnhandledRejection(err));
@@ -83,12 +86,26 @@ async function viaCallback(fn) {
 				reject(err);
 			}
 		});
+	} catch (err) {
+		failed = true;
+		throw err;
 	} finally {
 		onEscape = (err) => process.stderr.write(`after the read failed: ${err?.stack ?? err}\n`);
-		for (let i = 0; i < 200 && inFlight > 0; i++) await new Promise((r) => setTimeout(r, 5));
-		for (let i = 0; i < 2; i++) await new Promise((r) => setTimeout(r, 0));
+		await settle(failed ? 50 : 0);
 		onEscape = null;
 	}
+}
+
+/** Until no request is in flight, and (after a failure) none has been for quietMs, at most 3 s. */
+async function settle(quietMs) {
+	const start = Date.now();
+	let quietSince = Date.now();
+	while (Date.now() - start < 3000) {
+		if (inFlight > 0) quietSince = Date.now();
+		else if (Date.now() - quietSince >= quietMs) break;
+		await new Promise((r) => setTimeout(r, quietMs ? 5 : 0));
+	}
+	for (let i = 0; i < 2; i++) await new Promise((r) => setTimeout(r, 0));
 }
 
 // --- request functions ----------------------------------------------------------------
