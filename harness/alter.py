@@ -53,9 +53,15 @@ def array_dir(case, root: Path) -> Path:
     return root / case.path if case.path else root
 
 
+def _chunk_paths(case, root: Path, indices):
+    """The paths of these chunks (or shards) as the writer named them (v2: by its dimension_separator)."""
+    array = array_dir(case, root)
+    meta = _load(array / METADATA_FILE[case.format]) if case.format == "zarr2" else None
+    return [array / chunk_key(case, tuple(idx), meta) for idx in indices]
+
+
 def _object(case, root: Path, alt: dict) -> Path:
-    meta = _load(array_dir(case, root) / METADATA_FILE[case.format]) if case.format == "zarr2" else None
-    p = array_dir(case, root) / chunk_key(case, tuple(alt["chunk"]), meta)
+    (p,) = _chunk_paths(case, root, [alt["chunk"]])
     if not p.is_file():
         raise AlterationError(f"{alt['kind']}: the writer wrote no object {p.relative_to(root).as_posix()}")
     return p
@@ -181,16 +187,11 @@ def _consolidate(case, root, alt):
     _dump(group, doc)
 
 
-def _chunks(case, root: Path):
+def _chunks(case, root: Path) -> list[Path]:
     """Every chunk object the writer wrote (missing chunks are absent)."""
     from itertools import product
 
-    array = array_dir(case, root)
-    meta = _load(array / METADATA_FILE[case.format]) if case.format == "zarr2" else None
-    for idx in product(*(range(n) for n in case.chunk_grid)):
-        p = array / chunk_key(case, idx, meta)
-        if p.is_file():
-            yield p
+    return [p for p in _chunk_paths(case, root, product(*(range(n) for n in case.chunk_grid))) if p.is_file()]
 
 
 def _byteswap(case, root, alt):

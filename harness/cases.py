@@ -584,8 +584,6 @@ def _corrupt(b: _Builder) -> None:
     """A reader must fail on each of these; one that returns data accepted corrupt data."""
     lay = LAYOUTS["edge"]
     v3_inner = (v3_bytes("int16"), *v3_compressor("zstd", "int16"))
-    no_crc_index = {**sharding((8, 7), v3_inner), "configuration": {
-        **sharding((8, 7), v3_inner)["configuration"], "index_codecs": [INDEX_CODECS[0]]}}
     bases = {
         "v2/zlib": dict(format="zarr2", compressor=V2_COMPRESSORS["zlib"]),
         "v2/raw": dict(format="zarr2", compressor=None),
@@ -594,7 +592,7 @@ def _corrupt(b: _Builder) -> None:
         "v3/raw": dict(format="zarr3", codecs=(v3_bytes("int16"),)),
         "v3/crc32c": dict(format="zarr3", codecs=(v3_bytes("int16"), {"name": "crc32c"})),
         "v3/shard": dict(format="zarr3", codecs=(sharding((8, 7), v3_inner),)),
-        "v3/shard-noindexcrc": dict(format="zarr3", codecs=(no_crc_index,)),
+        "v3/shard-noindexcrc": dict(format="zarr3", codecs=(sharding((8, 7), v3_inner, index_codecs=INDEX_CODECS[:1]),)),
         "n5/gzip": dict(format="n5", compression=N5_COMPRESSIONS["gzip"]),
     }
     unknown_v3 = {"append": {"codecs": {"name": UNKNOWN_CODEC, "configuration": {}}}}

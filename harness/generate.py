@@ -82,10 +82,10 @@ class DatasetCache:
         info = json.loads(status.read_text())
         if info["status"] not in CACHED_STATUSES:  # written by an older harness: try again
             return None
-        ds = Dataset(writer, case, loc / "dataset", info["status"], info.get("message", ""), cached=True)
-        ds.pristine = loc / "pristine" if (loc / "pristine").is_dir() else None
+        ds = Dataset(writer, case, loc / "dataset", info["status"], info.get("message", ""), cached=True,
+                     pristine=_pristine(loc))
         if ds.ok:
-            if case.alterations and (info.get("check_version") != CHECK_VERSION or not (loc / "pristine").is_dir()):
+            if case.alterations and (info.get("check_version") != CHECK_VERSION or ds.pristine is None):
                 return None  # checked before it was altered (and kept intact for control reads): write it anew
             if info.get("check_version") == CHECK_VERSION:
                 ds.faults = info.get("faults", [])
@@ -116,8 +116,13 @@ class DatasetCache:
             shutil.rmtree(entry, ignore_errors=True)
             return self.load(ds.writer, stamp, ds.case) or ds
         ds.path = loc / "dataset"
-        ds.pristine = loc / "pristine" if (loc / "pristine").is_dir() else None
+        ds.pristine = _pristine(loc)
         return ds
+
+
+def _pristine(loc: Path) -> Path | None:
+    """The intact copy of an altered dataset in its cache entry, if one was kept."""
+    return loc / "pristine" if (loc / "pristine").is_dir() else None
 
 
 def readable_by_all(root: Path) -> None:

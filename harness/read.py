@@ -126,12 +126,14 @@ def _judge_refusal(pool, cell: Cell, req: dict, resp: dict, expected_hash: str, 
             control = pool.call(cell.reader.id, {**req, "target": target})
         except WorkerError as exc:
             return Outcome(exc.outcome, f"the control read of the intact dataset failed: {exc}", duration_ms=took)
-        if control.get("status") != "ok" or not check(cell.dataset.case, expected_hash, control).ok:
-            why = (control.get("error", "") if control.get("status") != "ok"
-                   else check(cell.dataset.case, expected_hash, control).message)
-            return Outcome(control.get("status") if control.get("status") != "ok" else "mismatch",
-                           "the dataset as its writer wrote it (before the damage) does not read right either, so "
-                           f"this cell says nothing about the damage: {why}", duration_ms=took)
+        if control.get("status") != "ok":
+            wrong = (control.get("status"), control.get("error", ""))
+        else:
+            verdict = check(cell.dataset.case, expected_hash, control)
+            wrong = None if verdict.ok else ("mismatch", verdict.message)
+        if wrong:
+            return Outcome(wrong[0], "the dataset as its writer wrote it (before the damage) does not read right "
+                           f"either, so this cell says nothing about the damage: {wrong[1]}", duration_ms=took)
     if resp["status"] != "ok":  # an unknown codec is rightly `unsupported`
         return Outcome("pass", f"refused the corrupt dataset: {resp['status']}: {resp.get('error', '')}{control_note}",
                        duration_ms=took)
