@@ -21,8 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MATRIX = ROOT / "matrix.yaml"
 
 LANGUAGES = ("python", "javascript", "typescript", "rust", "java", "c", "c++", "go")
-STORE_KINDS = ("local", "http", "s3-moto", "s3-minio", "gcs", "azure")
-ACCESS_MODES = ("signed", "anonymous", "anonymous-nolist", "forbidden-chunk")
+STORE_KINDS = ("local", "http", "s3-moto", "s3-minio", "gcs", "azure", "kerchunk")
+# Kerchunk stores (harness/kerchunk.py) are read through a reference file, in one of its formats;
+# their first mode, like `signed` elsewhere, reads every case.
+KERCHUNK_ACCESS = ("kerchunk-v1", "kerchunk-v1-templates", "kerchunk-v0")
+ACCESS_MODES = ("signed", "anonymous", "anonymous-nolist", "forbidden-chunk") + KERCHUNK_ACCESS
+# Where the packed files of a reference store are (a store kind that serves files).
+KERCHUNK_REMOTES = ("local", "http", "s3-moto")
 # Where `zarr-conformance versions` asks for a package's newest release (harness/versions.py).
 REGISTRY_KINDS = ("pypi", "npm", "cargo", "maven", "go", "apt")
 # The registry a `dev:` spec's package lives in (prefix builds name a pkg-config module, no registry).
@@ -286,6 +291,27 @@ class StoreSpec(_Strict):
     kind: Literal[STORE_KINDS]  # type: ignore[valid-type]
     access: list[Literal[ACCESS_MODES]] = ["signed"]  # type: ignore[valid-type]
     description: str = ""
+    remote: Literal[KERCHUNK_REMOTES] | None = Field(  # type: ignore[valid-type]
+        None, description="kerchunk only: the store kind the referenced files are served from")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kerchunk_default_access(cls, data):
+        if isinstance(data, dict) and data.get("kind") == "kerchunk" and "access" not in data:
+            return {**data, "access": list(KERCHUNK_ACCESS)}
+        return data
+
+    @model_validator(mode="after")
+    def _kerchunk_modes(self):
+        refs = self.kind == "kerchunk"
+        wrong = [a for a in self.access if (a in KERCHUNK_ACCESS) != refs]
+        if wrong:
+            allowed = KERCHUNK_ACCESS if refs else [a for a in ACCESS_MODES if a not in KERCHUNK_ACCESS]
+            raise ValueError(f"access mode {wrong[0]!r} is not one of a {self.kind} store's: {', '.join(allowed)}")
+        if refs != (self.remote is not None):
+            raise ValueError("a kerchunk store names its `remote` (local, http or s3-moto); no other kind has one"
+                             if refs else f"a {self.kind} store has no `remote` (only kerchunk stores do)")
+        return self
 
 
 class Profile(_Strict):

@@ -7,7 +7,8 @@ its dataset, implementation or store turns out to be available: those are
 recorded as `skipped` with the reason, so that nothing silently disappears.
 
 Which access modes read which cases is decided here from the case alone:
-every case is read `signed`; the other modes read the store-sensitive cases
+every case is read `signed` (a reference store: through its version 1
+file); the other modes read the store-sensitive cases
 (sparse arrays, shards, '/' separators, keys that need escaping), and
 `forbidden-chunk` only those with at least one stored chunk to deny.
 
@@ -135,8 +136,13 @@ def has_stored_chunk(case: Case) -> bool:
     return math.prod(case.chunk_grid) > len(case.missing_chunks)
 
 
+# The access modes that read every case (a store's first: S3's signed, a reference store's version 1
+# file); the others read the store-sensitive cases only.
+EVERY_CASE_ACCESS = ("signed", "kerchunk-v1")
+
+
 def access_applies(case: Case, access: str) -> bool:
-    if access == "signed":
+    if access in EVERY_CASE_ACCESS:
         return True
     if not store_sensitive(case):
         return False

@@ -710,6 +710,97 @@ def measure(store: Store) -> dict:
     return out
 
 
+class KerchunkStore(Store):
+    """Each dataset as a kerchunk reference file over one packed file of its chunks (harness/kerchunk.py).
+    The packed files (and the reference files beside them) are on local disk, or published into the
+    store of kind `remote` (the HTTP server, moto's S3) that this store starts and stops with itself.
+    Access modes are the reference file's formats; a dataset is packed once for all of them."""
+
+    kind = "kerchunk"
+
+    def __init__(self, name: str, spec: StoreSpec):
+        super().__init__(name, spec)
+        self.remote: Store | None = None
+        self._refs: dict[str, dict] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def start(self, workdir: Path) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="zc-refs-", dir=workdir))
+        if self.spec.remote != "local":
+            self.remote = KINDS[self.spec.remote](f"{self.name} ({self.spec.remote})",
+                                                  StoreSpec(kind=self.spec.remote, access=["signed"]))
+            self.remote.start(workdir)
+
+    def stop(self) -> None:
+        if self.remote is not None:
+            self.remote.stop()
+        if getattr(self, "root", None):
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def version(self) -> str:
+        served = f"; files on {self.remote.version()}" if self.remote else "; files on local disk"
+        return "kerchunk JSON references (version 1, with and without templates, and 0)" + served
+
+    def location(self, key: str, name: str) -> str:
+        """Where a reader finds the file `name` of a packed dataset: a path, an http:// or an s3:// URL."""
+        from urllib.parse import quote
+
+        if isinstance(self.remote, HttpStore):
+            return f"{self.remote.base}/{quote(key)}/{name}"
+        if isinstance(self.remote, S3Store):
+            return f"s3://{self.remote.bucket('signed', key)}/{key}/{name}"
+        return str(self.root / key / name)
+
+    def publish(self, dataset: Path, key: str, access: str, deny: str | None = None) -> None:
+        from .kerchunk import PACKED, REFERENCE_FILES, pack, write_reference_file
+
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key in self._refs:
+                return
+            out = self.root / key
+            refs = pack(dataset, out)
+            for mode in REFERENCE_FILES:
+                write_reference_file(refs, self.location(key, PACKED), mode, out)
+            if self.remote is not None:
+                self.remote.publish(out, key, "signed")
+            self._refs[key] = refs
+
+    def target(self, dataset: Path, key: str, access: str) -> dict:
+        from .kerchunk import REFERENCE_FILES
+
+        packed = self.root / key
+        remote = self.remote.target(packed, key, "signed") if self.remote else {"kind": "local", "path": str(packed)}
+        return {"kind": "kerchunk", "refs": self.location(key, REFERENCE_FILES[access]), "remote": remote}
+
+    def fetch(self, key: str, rel: str, access: str) -> tuple[int, bytes]:
+        """The bytes the published reference file gives for rel, read from where a reader reads them."""
+        from .kerchunk import REFERENCE_FILES, resolve
+
+        name = REFERENCE_FILES[access]
+        status, body = self.remote.fetch(key, name, "signed") if self.remote else (200, (self.root / key / name).read_bytes())
+        if status != 200:
+            return status, body
+        blobs: dict[str, tuple[int, bytes]] = {}
+
+        def read_range(url: str, offset: int, length: int | None) -> bytes:
+            if url not in blobs:
+                packed = url.rsplit("/", 1)[-1]
+                blobs[url] = self.remote.fetch(key, packed, "signed") if self.remote else (200, Path(url).read_bytes())
+            st, blob = blobs[url]
+            if st != 200:
+                raise OSError(f"HTTP {st} for {url}")
+            return blob[offset:] if length is None else blob[offset:offset + length]
+
+        try:
+            data = resolve(json.loads(body), rel, read_range)
+        except (OSError, ValueError, KeyError) as exc:
+            return 0, str(exc).encode()
+        return (404, b"not in the reference file") if data is None else (200, data)
+
+
 def first_chunk_key(dataset: Path, array_path: str) -> str | None:
     """An existing chunk (or shard) object of the array, relative to the dataset root, for forbidden-chunk."""
     base = dataset / array_path
@@ -720,7 +811,7 @@ def first_chunk_key(dataset: Path, array_path: str) -> str | None:
 
 
 KINDS = {"local": LocalStore, "http": HttpStore, "s3-moto": MotoS3Store, "s3-minio": MinioS3Store,
-         "gcs": GcsStore, "azure": AzureStore}
+         "gcs": GcsStore, "azure": AzureStore, "kerchunk": KerchunkStore}
 
 
 def make_store(name: str, spec: StoreSpec, minio_version: str | None = None, fake_gcs_version: str | None = None) -> Store:

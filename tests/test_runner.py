@@ -122,6 +122,25 @@ def test_interrupted_run_resumes_and_leaves_no_process(tmp_path, stop):
     assert allrecs[: len(first)] == first  # earlier results kept as they were
 
 
+def test_kerchunk_stores_stop_the_servers_they_start(tmp_path):
+    """A kerchunk store serves its files from a server of its own (the HTTP server, moto): both are
+    children of the run while it reads, and gone after a Ctrl-C."""
+    out = tmp_path / "run"
+    args = ["--matrix", FAKE_MATRIX, "run", "--profile", "smoke", "--stores", "refs-http,refs-s3",
+            "--readers", "fake", "--writers", "fake", "--out", out, "--no-findings", "-j", "1"]
+    proc = subprocess.Popen([*CLI, *map(str, args)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(records(out)) < 5:
+        time.sleep(0.05)
+    servers = [k for k in _children_of(proc.pid) if any("harness.servers." in part for part in k.cmdline())]
+    assert sorted(s.cmdline()[2] for s in servers) == ["harness.servers.http_server", "harness.servers.moto_server"]
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    time.sleep(0.5)
+    assert not [k for k in servers if k.is_running() and k.status() != psutil.STATUS_ZOMBIE], "servers left"
+    assert {r["store"] for r in records(out)} <= {"refs-http", "refs-s3"}
+
+
 def test_results_are_appended_as_cells_finish(tmp_path):
     """A run killed hard (SIGKILL) still leaves every finished cell in results.jsonl."""
     out = tmp_path / "run"

@@ -5,8 +5,8 @@
 // Reads zarr v2 and v3 (sharding included) from local directories (FileSystemStore of
 // @zarrita/storage), HTTP (FetchStore), and S3 as HTTP: anonymous requests go through a
 // plain FetchStore on endpoint/bucket/key; signed requests through FetchStore's custom
-// `fetch` hook, signing each request (Range headers included) with AWS SigV4 by `aws4`.
-// No N5.
+// `fetch` hook, signing each request (Range headers included) with AWS SigV4 by `aws4`;
+// kerchunk references through @zarrita/storage's ReferenceStore. No N5.
 //
 // Writes zarr v3 only: zarrita.create writes zarr.json and nothing else (it has no zarr
 // v2 writer). Groups and the array are made with zarr.create, the data with zarr.set,
@@ -19,6 +19,7 @@
 
 import { Float16Array as Float16ArrayPolyfill } from "@petamoriken/float16";
 import FileSystemStore from "@zarrita/storage/fs";
+import ReferenceStore from "@zarrita/storage/ref";
 import aws4 from "aws4";
 import * as zarr from "zarrita";
 
@@ -79,8 +80,34 @@ function sharedKeyFetch(target) {
 	};
 }
 
-function readStore(target) {
+/**
+ * kerchunk references: zarrita's ReferenceStore, which fetches the reference file and the referenced
+ * byte ranges. Its `fetch` hook points s3:// URLs at the store's endpoint and signs them as the S3
+ * store's requests are; the referenced files must be reachable over HTTP (no local files).
+ */
+async function referenceStore(target) {
+	const remote = target.remote ?? {};
+	let fetchFn;
+	if (remote.kind === "http") {
+		fetchFn = (request) => fetch(request);
+	} else if (remote.kind === "s3") {
+		const send = remote.anonymous ? (request) => fetch(request) : signingFetch(remote);
+		fetchFn = (request) => {
+			const url = request.url.startsWith("s3://") ? joinUrl(remote.endpoint, request.url.slice("s3://".length)) : request.url;
+			return send(new Request(url, request));
+		};
+	} else {
+		throw new Unsupported(
+			`zarrita's ReferenceStore fetches the referenced files over HTTP: references to files in a store of kind ${JSON.stringify(remote.kind)} are not read`,
+		);
+	}
+	return ReferenceStore.fromUrl(target.refs, { fetch: fetchFn });
+}
+
+async function readStore(target) {
 	switch (target.kind) {
+		case "kerchunk":
+			return referenceStore(target);
 		case "local":
 			return new FileSystemStore(target.path);
 		case "http":
@@ -227,7 +254,7 @@ async function write(c, parts, target) {
 
 async function read(target, path, format) {
 	if (format === "n5") throw new Unsupported("zarrita has no N5 support");
-	const location = zarr.root(readStore(target)).resolve(path || "/");
+	const location = zarr.root(await readStore(target)).resolve(path || "/");
 	const opener = format === "zarr2" ? zarr.open.v2 : format === "zarr3" ? zarr.open.v3 : zarr.open;
 	const arr = await opener(location, { kind: "array" });
 	const dtype = canonicalDtype(arr.dtype);

@@ -17,7 +17,8 @@ with the AWS_* configuration options set per request as thread-local configurati
 (AWS_S3_ENDPOINT host:port, AWS_VIRTUAL_HOSTING=FALSE, AWS_HTTPS, AWS_REGION, the keys or
 AWS_NO_SIGN_REQUEST=YES), GCS through /vsigs/ (unsigned, at the emulator's endpoint), Azure
 through /vsiaz/ (a connection string, or the account and AZURE_NO_SIGN_REQUEST), HTTP through
-/vsicurl/<url>; the /vsicurl/ caches are cleared before each remote read. The dtype reported
+/vsicurl/<url>, kerchunk JSON references through /vsikerchunk_json_ref/{<reference file>} (a remote reference file by its
+/vsicurl/ or /vsis3/ name); the /vsicurl/ caches are cleared before each remote read. The dtype reported
 is the one GDAL presents (no boolean: |b1 as Byte); strings are S<n> when GDAL knows their
 maximum length and `string` when it does not. Attributes: JSON-subtype strings decoded as
 JSON, numeric attributes in their own type; "units", "scale_factor" and "add_offset", which
@@ -367,6 +368,23 @@ class GDALBackend(Backend):
         if kind == "http":
             lib.VSICurlClearCache()
             return "/vsicurl/" + (target.get("url") or "").rstrip("/")
+        if kind == "kerchunk":
+            # GDAL 3.11+ reads kerchunk JSON references; the URLs inside map to /vsicurl/ and /vsis3/ (with
+            # the S3 options of the store the referenced files are in). A local reference file is opened as
+            # /vsikerchunk_json_ref/{file}; a remote one by its own /vsicurl/ or /vsis3/ name, which the
+            # Zarr driver recognises as references (GDAL's own tests open remote files so; the braces form
+            # refuses a /vsicurl/ name inside as "Invalid /vsikerchunk_json_ref/ syntax").
+            remote, refs = target.get("remote") or {}, target.get("refs") or ""
+            rkind = remote.get("kind")
+            if rkind == "local":
+                return "/vsikerchunk_json_ref/{" + refs + "}"
+            if rkind == "http":
+                lib.VSICurlClearCache()
+                return "/vsicurl/" + refs
+            if rkind == "s3" and refs.startswith("s3://"):
+                self.gdal_path(remote, opts)
+                return "/vsis3/" + refs[len("s3://"):]
+            raise Unsupported(f"references to files in a store of kind {rkind!r} are not known to this adapter")
         raise Unsupported(f"store kind '{kind}' is not known to this adapter")
 
     # --- read --------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ missing are left out by writing region by region (zarr 2 stores every chunk
 written, `write_empty_chunks` is on by default).
 
 Reading: DirectoryStore / N5Store for local datasets, FSStore / N5FSStore
-(fsspec, s3fs) for S3 and HTTP. zarr v3 is not read: the experimental v3 API
+(fsspec, s3fs) for S3 and HTTP, and over fsspec's reference file system
+(`reference://`) for kerchunk references. zarr v3 is not read: the experimental v3 API
 of zarr-python 2 follows an obsolete draft of the spec, not the final zarr.json
 format.
 
@@ -29,7 +30,7 @@ import zc_canonical as canonical
 from ..chunks import write_present_chunks
 from ..protocol import Backend, ReadResult, Unsupported
 from .zarr3 import (Zarr3Backend, azure_storage_options, component_versions, gcs_storage_options,
-                    s3_storage_options, target_url)
+                    reference_options, s3_storage_options, target_url)
 
 NO_V3 = ("zarr-python {} does not implement zarr v3 (its experimental v3 API follows an obsolete draft "
          "of the spec, not the final zarr.json format)")
@@ -72,6 +73,8 @@ class Zarr2Backend(Backend):
         n5 = fmt == "n5"
         if kind == "local":
             return N5Store(target["path"]) if n5 else DirectoryStore(target["path"])
+        if kind == "kerchunk" and not write:  # fsspec's reference file system (kerchunk)
+            return (N5FSStore if n5 else FSStore)("reference://", mode="r", **reference_options(target, fsspec_s3_options))
         if write and kind != "s3":
             raise Unsupported(f"this adapter writes to local and S3 stores, not {kind}")
         if kind == "s3":

@@ -13,10 +13,14 @@ case's `chunks` (for sharding: the shard shape). v2 cases use numcodecs codecs
 from the configs (`numcodecs.get_codec`). Chunks listed as missing are left out
 by writing region by region (with `write_empty_chunks` on, every other chunk is
 stored even when it equals the fill value).
+
+Reading: LocalStore, FsspecStore (s3fs, HTTP, gcsfs, adlfs), and FsspecStore over fsspec's
+reference file system for kerchunk references (`kerchunk` STOREs).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from importlib import metadata
 
@@ -82,6 +86,23 @@ def azure_storage_options(target: dict) -> dict:
     return opts
 
 
+def reference_options(target: dict, s3_options=s3_storage_options) -> dict:
+    """fsspec's reference file system for a protocol kerchunk STORE: the reference file (`fo`), and the
+    protocol and options of the store the referenced files are in (also those of the reference file,
+    which is beside them)."""
+    remote = target.get("remote") or {}
+    kind = remote.get("kind")
+    if kind == "local":
+        protocol, opts = "file", {}
+    elif kind == "http":
+        protocol, opts = "http", {}
+    elif kind == "s3":
+        protocol, opts = "s3", s3_options(remote)
+    else:
+        raise Unsupported(f"references to files in a store of kind {kind!r} are not known to this adapter")
+    return {"fo": target["refs"], "remote_protocol": protocol, "remote_options": opts, "target_options": opts}
+
+
 def _bucket_url(scheme: str, bucket: str, prefix: str) -> str:
     prefix = prefix.strip("/")
     return f"{scheme}://{bucket}/{prefix}" if prefix else f"{scheme}://{bucket}"
@@ -138,6 +159,18 @@ class Zarr3Backend(Backend):
         if kind == "azure":  # adlfs
             return FsspecStore.from_url(target_url(target), storage_options=azure_storage_options(target),
                                         read_only=read_only)
+        if kind == "kerchunk":  # fsspec's reference file system (kerchunk), as zarr-python's docs show
+            import fsspec
+
+            opts = reference_options(target)
+            # FsspecStore needs an async file system, which cannot load the reference file while it is
+            # made (no event loop runs yet): the file is read first, synchronously, as a dict.
+            with fsspec.open(opts.pop("fo"), "rb", **opts.pop("target_options")) as f:
+                refs = json.load(f)
+            if opts["remote_protocol"] != "file":
+                opts["remote_options"] = {**opts["remote_options"], "asynchronous": True}
+            fs = fsspec.filesystem("reference", fo=refs, asynchronous=True, **opts)
+            return FsspecStore(fs, read_only=True, path="")
         raise Unsupported(f"store kind {kind!r} is not known to this adapter")
 
     def check_array(self, arr) -> None:
