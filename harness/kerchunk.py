@@ -124,3 +124,9 @@ def write_reference_file(refs: dict[str, Ref], url: str, access: str, out: Path)
     path = out / name
     path.write_text(json.dumps(kerchunk_json(refs, url, version, templates), separators=(",", ":")))
     return path
+
+
+def presigned_refs(urls: dict[str, str]) -> dict:
+    """A version 1 reference file that maps each key to a whole object at its own URL (`[URL]`): how a
+    reader that gets no credentials reads a private dataset through presigned URLs."""
+    return {"version": 1, "refs": {key: [url] for key, url in sorted(urls.items())}}

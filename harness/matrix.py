@@ -25,7 +25,8 @@ STORE_KINDS = ("local", "http", "s3-moto", "s3-minio", "gcs", "azure", "kerchunk
 # Kerchunk stores (harness/kerchunk.py) are read through a reference file, in one of its formats;
 # their first mode, like `signed` elsewhere, reads every case.
 KERCHUNK_ACCESS = ("kerchunk-v1", "kerchunk-v1-templates", "kerchunk-v0")
-ACCESS_MODES = ("signed", "anonymous", "anonymous-nolist", "forbidden-chunk") + KERCHUNK_ACCESS
+# presigned: S3 only; readers get a presigned URL of a reference file of presigned URLs (harness/stores.py).
+ACCESS_MODES = ("signed", "anonymous", "anonymous-nolist", "forbidden-chunk", "presigned") + KERCHUNK_ACCESS
 # Where the packed files of a reference store are (a store kind that serves files).
 KERCHUNK_REMOTES = ("local", "http", "s3-moto")
 # Where `zarr-conformance versions` asks for a package's newest release (harness/versions.py).

@@ -14,6 +14,9 @@ S3 access modes are buckets with bucket policies:
   403 for a missing key; servers that answer 404 are reported as such.
 * forbidden-chunk: public read, but one existing chunk of each dataset is
   denied. A reader must fail; returning the fill value there is a mismatch.
+* presigned: a private bucket, and readers get no credentials: only a
+  presigned URL of a kerchunk reference file that maps every key of the
+  dataset to its own presigned URL (harness/kerchunk.py presigned_refs).
 
 The GCS emulator (fake-gcs-server) checks no credentials: a bucket per access
 mode all the same, readers get a token or none, the server answers both alike
@@ -180,7 +183,7 @@ class HttpStore(Store):
 def _policy(bucket: str, mode: str, deny: list[str], get_actions=("s3:GetObject",)) -> dict | None:
     anyone = {"AWS": ["*"]}
     objects = f"arn:aws:s3:::{bucket}/*"
-    if mode == "signed":
+    if mode in ("signed", "presigned"):  # private: credentials, or URLs signed with them
         return None
     statements = [{"Sid": "PublicGet", "Effect": "Allow", "Principal": anyone, "Action": list(get_actions),
                    "Resource": [objects]}]
@@ -201,9 +204,13 @@ class S3Store(Store):
     # IAM actions that a GET and a HEAD of an object need on this server (AWS: s3:GetObject for both).
     get_actions: tuple[str, ...] = ("s3:GetObject",)
 
+    # How long the presigned URLs of the presigned mode are valid: longer than any run.
+    presign_expires = 24 * 3600
+
     def __init__(self, name: str, spec: StoreSpec):
         super().__init__(name, spec)
         self.endpoint = ""
+        self._presigned_refs: dict[str, str] = {}
         self.access_key = "AK" + secrets.token_hex(8).upper()
         self.secret_key = secrets.token_urlsafe(24)
         self._client = None
@@ -233,7 +240,7 @@ class S3Store(Store):
             self._client = boto3.client(
                 "s3", endpoint_url=self.endpoint, region_name=self.region,
                 aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
-                config=Config(s3={"addressing_style": "path"}, max_pool_connections=16,
+                config=Config(s3={"addressing_style": "path"}, signature_version="s3v4", max_pool_connections=16,
                               retries={"max_attempts": 3}))
         return self._client
 
@@ -266,12 +273,30 @@ class S3Store(Store):
                 "denied": http_status(self.endpoint, b, f"{self.probe_prefix}/denied", anonymous=anon, store=self),
             }
             self.semantics[mode] = sem
-            if sem["existing"] != 200:
+            if sem["existing"] != 200 and mode != "presigned":
                 self.unavailable_modes[mode] = f"existing keys answer {sem['existing']}, not 200"
             elif mode == "forbidden-chunk" and sem["denied"] != 403:
                 self.unavailable_modes[mode] = f"a denied key answers {sem['denied']}, not 403: the server ignores the Deny"
             elif mode == "anonymous-nolist" and sem["missing"] != 403:
                 sem["note"] = f"missing keys answer {sem['missing']} (AWS answers 403 without ListBucket)"
+            if mode == "presigned":
+                sem.update(self._probe_presigned(b))
+                if sem["presigned"] != 200:
+                    self.unavailable_modes[mode] = f"a presigned URL of an existing key answers {sem['presigned']}, not 200"
+                elif sem["existing"] == 200 or sem["tampered"] == 200:
+                    # Readers would read without honouring the URLs: the mode would prove nothing.
+                    self.unavailable_modes[mode] = ("the server does not check presigned URLs (an unsigned request answers "
+                                                    f"{sem['existing']}, a tampered signature {sem['tampered']})")
+
+    def presign(self, bucket: str, key: str) -> str:
+        return self.client().generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
+                                                    ExpiresIn=self.presign_expires)
+
+    def _probe_presigned(self, bucket: str) -> dict:
+        url = self.presign(bucket, f"{self.probe_prefix}/exists")
+        # The same URL with the last hex digit of its signature (signature version 4) changed.
+        tampered = re.sub(r"(X-Amz-Signature=[0-9a-f]*)([0-9a-f])", lambda m: m.group(1) + ("0" if m.group(2) != "0" else "1"), url)
+        return {"presigned": _get(url)[0], "tampered": _get(tampered)[0]}
 
     def publish(self, dataset: Path, key: str, access: str, deny: str | None = None) -> None:
         files = [p for p in dataset.rglob("*") if p.is_file()]
@@ -286,6 +311,20 @@ class S3Store(Store):
         if deny:
             with self._lock:
                 self._deny.setdefault(bucket, []).append(f"{key}/{deny}")
+        if access == "presigned":
+            self._publish_presigned_refs(dataset, key, bucket)
+
+    def _publish_presigned_refs(self, dataset: Path, key: str, bucket: str) -> None:
+        """The reference file of the presigned mode, itself in the bucket: every key of the dataset to a
+        presigned URL of its object; readers get a presigned URL of this file."""
+        from .kerchunk import presigned_refs
+
+        rels = [p.relative_to(dataset).as_posix() for p in dataset.rglob("*") if p.is_file()]
+        doc = presigned_refs({rel: self.presign(bucket, f"{key}/{rel}") for rel in rels})
+        refs_key = f"zc-presigned-refs/{key}.json"
+        self.client().put_object(Bucket=bucket, Key=refs_key, Body=json.dumps(doc, separators=(",", ":")).encode())
+        with self._lock:
+            self._presigned_refs[key] = self.presign(bucket, refs_key)
 
     def finish_publishing(self) -> None:
         if "forbidden-chunk" in self.access_modes:
@@ -305,6 +344,8 @@ class S3Store(Store):
             return 0, str(exc).encode()
 
     def target(self, dataset: Path, key: str, access: str) -> dict:
+        if access == "presigned":  # URLs only: no endpoint, bucket or credentials
+            return {"kind": "kerchunk", "refs": self._presigned_refs[key], "remote": {"kind": "http"}}
         return {"kind": "s3", "bucket": self.bucket(access, key), "key": key, "endpoint": self.endpoint,
                 "region": self.region, "anonymous": access != "signed",
                 "access_key_id": self.access_key, "secret_access_key": self.secret_key}

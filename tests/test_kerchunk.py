@@ -126,3 +126,38 @@ def test_version_1_reads_every_case_the_others_the_store_sensitive_ones():
         assert [c.id for c in cases if access_applies(c, access)] == [c.id for c in cases if store_sensitive(c)]
     stores = load_matrix().stores
     assert {s for s, spec in stores.items() if spec.kind == "kerchunk"} >= {"refs-local", "refs-http", "refs-s3"}
+
+
+def test_presigned_mode_hands_out_urls_only(tmp_path):
+    """MinIO's presigned mode: the reader's STORE holds no credentials, the reference file and every object
+    are read through their presigned URLs alone, and a URL without its signature is refused."""
+    import urllib.error
+
+    from harness.stores import MinioS3Store, minio_binary
+
+    version = load_matrix().minio_version
+    if minio_binary(version) is None:
+        pytest.skip("MinIO is not installed (scripts/install-minio.sh)")
+    files = _dataset(tmp_path / "ds")
+    store = MinioS3Store("s3-minio", StoreSpec(kind="s3-minio", access=["signed", "presigned"]))
+    store.minio_version = version
+    store.start(tmp_path)
+    try:
+        assert store.access_modes == ["signed", "presigned"], store.unavailable_modes
+        sem = store.semantics["presigned"]
+        assert (sem["existing"], sem["presigned"], sem["tampered"]) == (403, 200, 403)
+        store.publish(tmp_path / "ds", "datasets/w/c", "presigned")
+        t = store.target(tmp_path / "ds", "datasets/w/c", "presigned")
+        assert t["remote"] == {"kind": "http"} and "secret" not in json.dumps(t) and store.secret_key not in json.dumps(t)
+        with urllib.request.urlopen(t["refs"]) as r:
+            doc = json.load(r)
+        assert sorted(doc["refs"]) == sorted(files)
+        for rel, body in files.items():
+            (url,) = doc["refs"][rel]
+            with urllib.request.urlopen(url) as r:
+                assert r.read() == body, rel
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(doc["refs"]["array/0"][0].split("?")[0])
+        assert err.value.code == 403
+    finally:
+        store.stop()
