@@ -31,6 +31,12 @@ catalogue is built from families rather than the full cross product:
   `typesize` key, zlib as a filter with a null compressor (kerchunk), `fill_value:
   null`, big-endian dtypes; v3 `numcodecs.*` codecs (VirtualiZarr, Icechunk) and
   blosc without shuffling nor `typesize` (`as-found:*` features, all in `full`);
+* chunks within a binary file (`source:*` features): netCDF4 files written by
+  netCDF4-python and HDF5 files by h5py (chunked and contiguous, deflate and
+  shuffle, big-endian, fill values, unallocated chunks), described by the
+  references kerchunk and VirtualiZarr make into them; written by those two
+  writers only, read through the kerchunk stores only (two in `smoke`, the rest
+  in `default`);
 * cases made from an upstream bug report link it in the table below.
 
 Tiers nest: smoke is in default, default is in full. docs/cases.md is
@@ -60,6 +66,8 @@ REFERENCE_DATA_VERSION = 2
 ALTERATIONS_VERSION = 3
 
 FORMATS = ("zarr2", "zarr3", "n5")
+# The files a case's dataset can be references into (kerchunk writes them: `_sources`).
+SOURCE_KINDS = ("netcdf4", "hdf5")
 TIERS = ("smoke", "default", "full")
 FORMAT_PREFIX = {"zarr2": "v2", "zarr3": "v3", "n5": "n5"}
 
@@ -131,6 +139,9 @@ class Case:
     alterations: tuple = field(default=(), hash=False, compare=False)
     expect: str = "data"
     upstream: str = ""  # the upstream issue a case was made from (linked in docs/cases.md)
+    # A dataset that is references into a file of another format: {"kind": netcdf4|hdf5, "chunked",
+    # "deflate", "shuffle", "endian"}; read only through the kerchunk stores.
+    source: dict | None = field(default=None, hash=False, compare=False)
 
     def to_json(self) -> dict:
         """The case as it is recorded: what writers receive, with the alterations the harness applies."""
@@ -162,6 +173,8 @@ class Case:
                        dimension_names=list(self.dimension_names) if self.dimension_names else None)
         else:
             out.update(compression=self.compression)
+        if self.source:
+            out["source"] = self.source
         return out
 
     @property
@@ -710,6 +723,40 @@ def _found_in_the_wild(b: _Builder) -> None:
           codecs=(v3_bytes("float32"), *v3_compressor("zstd", "float32")), alterations=({"kind": "consolidate"},))
 
 
+def _sources(b: _Builder) -> None:
+    """netCDF4 and HDF5 files described by kerchunk references (chunks within a binary file): chunked and
+    contiguous, gzip and shuffle, big-endian, fill values and unallocated chunks. The v2 metadata is what
+    kerchunk writes for them (shuffle and zlib as filters, no compressor); the netCDF dimensions are named
+    (kerchunk's `_ARRAY_DIMENSIONS`, a convention, not compared: harness/verify.py)."""
+    lay = LAYOUTS["edge"]
+    rows = [
+        # kind, dtype, label, tier, chunked, deflate, shuffle, endian, fill, missing
+        ("netcdf4", "int16", "chunked", "smoke", True, 1, True, "little", -1, ()),
+        ("netcdf4", "float32", "sparse", "default", True, 1, False, "little", -9999.0, ((1, 1), (2, 0))),
+        ("netcdf4", "float64", "contiguous", "default", False, None, False, "little", 0.0, ()),
+        ("netcdf4", "int32", "big-endian", "default", True, 4, True, "big", -2147483647, ()),
+        ("hdf5", "float64", "big-endian", "smoke", True, 1, True, "big", -9999.0, ()),
+        ("hdf5", "uint8", "contiguous", "default", False, None, False, "little", 0, ()),
+        ("hdf5", "int16", "sparse", "default", True, 1, False, "little", -1, ((0, 1), (2, 2))),
+    ]
+    for kind, dt, label, tier, chunked, deflate, shuffle, endian, fill, missing in rows:
+        enc = "-".join(["zlib" if deflate else "raw", *(["shuffle"] if shuffle else [])])
+        filters = [*([{"id": "shuffle", "elementsize": itemsize(dt)}] if shuffle else []),
+                   *([{"id": "zlib", "level": deflate}] if deflate else [])]
+        b.add(id=f"v2/{dt}/{kind}-{enc}/{label}", format="zarr2", dtype=dt, shape=lay.shape,
+              chunks=lay.chunks if chunked else lay.shape, fill_value=fill, tier=tier, missing_chunks=missing,
+              description=f"kerchunk references into {'a' if kind == 'netcdf4' else 'an'} {'netCDF4 file (netCDF4-python)' if kind == 'netcdf4' else 'HDF5 file (h5py)'}: "
+              f"{'chunked' if chunked else 'contiguous'}, {enc.replace('-', ' and ').replace('zlib', 'deflate')}, {endian}-endian"
+              f"{', unallocated chunks' if missing else ''}",
+              features=(f"dtype:{dt}", f"source:{kind}", *(["codec:zlib"] if deflate else []),
+                        *(["codec:shuffle"] if shuffle else []), *(["endian:big"] if endian == "big" else []),
+                        *(["missing-chunks"] if missing else []), "attributes"),
+              attributes={"units": "K", "scale": 2.5},
+              compressor=None, filters=tuple(filters) or None,
+              source={"kind": kind, "chunked": chunked, "deflate": deflate, "shuffle": shuffle, "endian": endian,
+                      **({"dimensions": ["y", "x"]} if kind == "netcdf4" else {})})
+
+
 STORE_FEATURES = ("missing-chunks", "sharding", "separator:/", "key-escaping")
 
 
@@ -734,6 +781,7 @@ def catalogue() -> dict[str, Case]:
     _n5(b)
     _corrupt(b)
     _found_in_the_wild(b)
+    _sources(b)
     for cid, url in UPSTREAM_OF_CASE.items():
         b.cases[cid] = _replace(b.cases[cid], upstream=url)
     return dict(sorted(b.cases.items()))

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from .cases import Case
 
 V2_DTYPES = {"bool": ["|b1"], "string": ["|O"]}
+# Attribute keys that are conventions of a format or library, not user attributes: xarray/NCZarr
+# dimension names and netcdf-c's bookkeeping (readers may report them; never compared).
+RESERVED_ATTRIBUTE = ("_ARRAY_DIMENSIONS", "_nczarr", "_NCZARR", "_NCProperties")
 # v3 data type names for the case's dtype names (the fixed-length ones are extensions).
 V3_DTYPES = {"S": ["fixed_length_bytes", "bytes", "r*"], "U": ["fixed_length_utf32", "fixed_length_ucs4", "string"],
              "string": ["string"]}
@@ -347,5 +350,41 @@ CHECKS = {"zarr2": _check_zarr2, "zarr3": _check_zarr3, "n5": _check_n5}
 
 def check_dataset(case: "Case", root: Path) -> list[str]:
     """What the dataset at root gets wrong about its case (empty: nothing)."""
+    if getattr(case, "source", None):
+        return _check_source(case, root)
     array = root / case.path if case.path else root
     return CHECKS[case.format](case, array) + _check_groups(case, root)
+
+
+def _check_source(case: "Case", root: Path) -> list[str]:
+    """A dataset of references into a source file (kerchunk-refs.json beside the file): the references
+    parse, name files that are there, and describe the case's array (its .zarray checked like a
+    written one's, from a copy of the inline metadata)."""
+    import tempfile
+
+    refs_path = root / "kerchunk-refs.json"
+    if not refs_path.exists():
+        return ["no kerchunk-refs.json beside the source file"]
+    try:
+        doc = json.loads(refs_path.read_text())
+        refs = doc["refs"] if doc.get("version") == 1 else doc
+    except (ValueError, KeyError, AttributeError) as exc:
+        return [f"kerchunk-refs.json does not parse as references: {exc}"]
+    problems = [f"reference {key} names {v[0]!r}, which is not beside it" for key, v in refs.items()
+                if isinstance(v, list) and not (root / v[0]).is_file()][:3]
+    with tempfile.TemporaryDirectory() as tmp:
+        for key, v in refs.items():
+            if isinstance(v, str) and key.rsplit("/", 1)[-1] in (".zarray", ".zattrs", ".zgroup"):
+                p = Path(tmp) / key
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_text(v)
+        array = Path(tmp) / case.path
+        # Chunks are byte ranges of the source here, so only the metadata is checked.
+        problems += [p for p in CHECKS[case.format](case, array) if "chunk" not in p]
+        # A reference maker turns the source's own attributes into Zarr attributes: one it adds (a netCDF
+        # _FillValue, say) is reported by every reader, so it is the maker's, not theirs.
+        attrs = _read(array / ".zattrs", problems) if (array / ".zattrs").exists() else {}
+        attrs = attrs if isinstance(attrs, dict) else {}
+        extra = sorted(k for k in attrs if k not in (case.attributes or {}) and not k.startswith(RESERVED_ATTRIBUTE))
+        problems += [f"attribute {k!r} written beside the case's (as {_show(attrs[k])})" for k in extra]
+    return problems

@@ -35,8 +35,8 @@ from .workers import WorkerError, WorkerPool
 
 CACHED_STATUSES = ("ok", "unsupported")
 # Bump when dataset_check changes what it finds (cached verdicts are redone) or what a cached dataset must
-# be (2: readable by every user).
-CHECK_VERSION = 2
+# be (2: readable by every user; 3: references into source files are checked, attributes added too).
+CHECK_VERSION = 3
 
 
 @dataclass

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PACKED = "chunks.bin"
+# The references a source writer makes into its own file (readers/python/zc_adapter/backends/kerchunk.py).
+SOURCE_REFS = "kerchunk-refs.json"
 INLINE_BELOW = 64
 # access mode -> (file name, format version, URLs in a template)
 REFERENCE_FORMATS = {"kerchunk-v1": ("refs.json", 1, False), "kerchunk-v1-templates": ("refs-templates.json", 1, True),
@@ -130,3 +132,10 @@ def presigned_refs(urls: dict[str, str]) -> dict:
     """A version 1 reference file that maps each key to a whole object at its own URL (`[URL]`): how a
     reader that gets no credentials reads a private dataset through presigned URLs."""
     return {"version": 1, "refs": {key: [url] for key, url in sorted(urls.items())}}
+
+
+def relocated(doc: dict, urls: dict[str, str]) -> dict:
+    """A reference file whose references name the files in `urls` by their new URLs (version 0 or 1)."""
+    refs = doc["refs"] if doc.get("version") == 1 else doc
+    moved = {k: [urls.get(v[0], v[0]), *v[1:]] if isinstance(v, list) else v for k, v in refs.items()}
+    return {**doc, "refs": moved} if doc.get("version") == 1 else moved

@@ -15,7 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .cases import FORMATS, TIERS
+from .cases import FORMATS, SOURCE_KINDS, TIERS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MATRIX = ROOT / "matrix.yaml"
@@ -178,6 +178,9 @@ class VersionSpec(_Strict):
     formats: list[Literal[FORMATS]] | None = Field(None, description="only these formats (zarr2, zarr3, n5): "  # type: ignore[valid-type]
                                                      "a library of one format (an N5 library) reads and writes "
                                                      "only the cases of these (default: every format)")
+    sources: list[Literal[SOURCE_KINDS]] | None = Field(None, description="a writer of references to files of "  # type: ignore[valid-type]
+                                                        "these kinds (netcdf4, hdf5): it writes the cases with "
+                                                        "such a source, and only those")
 
     @field_validator("stores", "formats")
     @classmethod
@@ -416,6 +419,15 @@ class ImplVersion:
     def does(self, verb: str) -> bool:
         """Whether this version reads ("read") or writes ("write"): the implementation's `verbs:`, by default both."""
         return self.impl.verbs is None or verb in self.impl.verbs
+
+    def writes_case(self, case) -> bool:
+        """Whether this version writes the case: a case of one of its formats, with a source file of one of
+        its `sources:` when it has them, without one when it has none."""
+        if not self.uses_format(case.format):
+            return False
+        if case.source:
+            return case.source["kind"] in (self.spec.sources or ())
+        return not self.spec.sources
 
     def uses_format(self, fmt: str) -> bool:
         """Whether this version reads (and writes) the cases of a format: its `formats:`, by default every one."""

@@ -6,6 +6,10 @@ mode, reader); the plan lists every cell the selection names, whether or not
 its dataset, implementation or store turns out to be available: those are
 recorded as `skipped` with the reason, so that nothing silently disappears.
 
+A case with a source file (kerchunk references into netCDF4 or HDF5, written by
+a writer with `sources:`) is read through the kerchunk stores only, in the
+version 1 file kerchunk wrote; the other writers do not have it.
+
 Which access modes read which cases is decided here from the case alone:
 every case is read `signed` (a reference store: through its version 1
 file); the other modes read the store-sensitive cases
@@ -141,7 +145,15 @@ def has_stored_chunk(case: Case) -> bool:
 EVERY_CASE_ACCESS = ("signed", "kerchunk-v1")
 
 
+def store_applies(case: Case, store_kind: str) -> bool:
+    """A case with a source file (references into netCDF4 or HDF5) has no Zarr dataset of its own: it is read
+    through the kerchunk stores only."""
+    return not case.source or store_kind == "kerchunk"
+
+
 def access_applies(case: Case, access: str) -> bool:
+    if case.source:
+        return access == "kerchunk-v1"  # the reference file as kerchunk wrote it
     if access in EVERY_CASE_ACCESS:
         return True
     if not store_sensitive(case):
@@ -206,18 +218,20 @@ def _cells(plan: Plan) -> list[PlannedCell]:
     out = []
     for w in plan.writers:
         for case in plan.cases:
-            if not w.uses_format(case.format):
+            if not w.writes_case(case):
                 continue
             readers = [r for r in plan.readers if r.uses_format(case.format)]
             if w.uses_store("local"):
                 for store, modes in plan.stores.items():
+                    if not store_applies(case, plan.matrix.stores[store].kind):
+                        continue
                     here = [r for r in readers if r.uses_store(store)]
                     for access in modes:
                         if access_applies(case, access):
                             out += [PlannedCell(w, case, store, access, r) for r in here]
             for store in plan.native_stores():
                 # The harness alters a dataset on disk after its writer wrote it: never one written into a store.
-                if w.uses_store(store) and not case.alterations:
+                if w.uses_store(store) and not case.alterations and not case.source:
                     out += [PlannedCell(w, case, store, "signed", r, native=True)
                             for r in readers if r.uses_store(store)]
     return out

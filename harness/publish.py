@@ -14,7 +14,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from .generate import Dataset
-from .plan import access_applies
+from .plan import access_applies, store_applies
 from .stores import Store, StoreSet, first_chunk_key, s3_key
 
 
@@ -49,7 +49,8 @@ class Publisher:
     def ensure(self, ds: Dataset, store: Store, access: str, settle: bool = True) -> None:
         """The dataset is in the store under this access mode (local needs nothing). With `settle`
         a deny takes effect at once (one cell at a time, as in pytest); publish_all settles once."""
-        if store.kind == "local" or not ds.ok or ds.store or not access_applies(ds.case, access):
+        if (store.kind == "local" or not ds.ok or ds.store or not access_applies(ds.case, access)
+                or not store_applies(ds.case, store.kind)):
             return
         key = (ds.writer.id, ds.case.id, store.name, access)
         with self._lock:
@@ -69,7 +70,8 @@ class Publisher:
         for name, store in self.stores.stores.items():
             if store.kind == "local":
                 continue
-            jobs = [(d, a) for a in store.access_modes for d in ok if access_applies(d.case, a)]
+            jobs = [(d, a) for a in store.access_modes for d in ok
+                    if access_applies(d.case, a) and store_applies(d.case, store.kind)]
             bar = progress.phase(f"publish {name}", len(jobs))
             try:
                 with ThreadPoolExecutor(4) as ex:

@@ -65,7 +65,8 @@ class StoreCheck:
     @staticmethod
     def applies(store: Store, ds: Dataset | None) -> bool:
         """Only datasets the harness published itself into a remote store (not native writes)."""
-        return ds is not None and ds.ok and not ds.store and store.kind != "local"
+        # A source case's objects are byte ranges of its source file, not files of its own to compare.
+        return ds is not None and ds.ok and not ds.store and store.kind != "local" and not ds.case.source
 
     def check(self, ds: Dataset, store: Store, access: str) -> StoreVerdict:
         key = (ds.writer.id, ds.case.id, store.name, access)

@@ -794,7 +794,7 @@ class KerchunkStore(Store):
         return str(self.root / key / name)
 
     def publish(self, dataset: Path, key: str, access: str, deny: str | None = None) -> None:
-        from .kerchunk import PACKED, REFERENCE_FILES, pack, write_reference_file
+        from .kerchunk import PACKED, REFERENCE_FILES, SOURCE_REFS, pack, relocated, write_reference_file
 
         with self._lock:
             lock = self._locks.setdefault(key, threading.Lock())
@@ -802,9 +802,21 @@ class KerchunkStore(Store):
             if key in self._refs:
                 return
             out = self.root / key
-            refs = pack(dataset, out)
-            for mode in REFERENCE_FILES:
-                write_reference_file(refs, self.location(key, PACKED), mode, out)
+            if (dataset / SOURCE_REFS).exists():
+                # References a writer made into its own source file: published as they are, the file
+                # beside them, its name in every reference replaced by where a reader finds it.
+                out.mkdir(parents=True, exist_ok=True)
+                names = {p.name for p in dataset.iterdir() if p.is_file() and p.name != SOURCE_REFS}
+                for name in names:
+                    shutil.copyfile(dataset / name, out / name)
+                doc = relocated(json.loads((dataset / SOURCE_REFS).read_text()),
+                                {name: self.location(key, name) for name in names})
+                (out / REFERENCE_FILES["kerchunk-v1"]).write_text(json.dumps(doc))
+                refs = {}
+            else:
+                refs = pack(dataset, out)
+                for mode in REFERENCE_FILES:
+                    write_reference_file(refs, self.location(key, PACKED), mode, out)
             if self.remote is not None:
                 self.remote.publish(out, key, "signed")
             self._refs[key] = refs

@@ -16,10 +16,7 @@ import numpy as np
 from zc_canonical import fill_equal, fill_from_json, from_canonical_bytes, numpy_dtype
 
 from .cases import Case
-
-# Attribute keys that are conventions of a format or library, not user
-# attributes: xarray/NCZarr dimension names and netcdf-c's bookkeeping.
-RESERVED_ATTRIBUTE = ("_ARRAY_DIMENSIONS", "_nczarr", "_NCZARR", "_NCProperties")
+from .dataset_check import RESERVED_ATTRIBUTE
 
 
 def user_attributes(attrs: dict) -> dict:

@@ -80,7 +80,7 @@ def started_worker(iv):
 # A library that only reads -> the implementation that writes the datasets its tests read.
 WRITTEN_BY = {"zarr-js-freeman": "zarr-js@0.6.3", "zarr-n5": "z5py@3.0.2"}
 # A library that only writes -> the implementation that reads back what it writes in its tests.
-READ_BY = {"acquire-zarr": "zarr-python@3.4.2"}
+READ_BY = {"acquire-zarr": "zarr-python@3.4.2", "kerchunk": "zarr-python@3.4.2", "virtualizarr": "zarr-python@3.4.2"}
 
 
 def write_n5_gzip(root, data, block, version="2.5.0"):

@@ -39,6 +39,8 @@ ROUND_TRIP = {
     "gdal": "v2/int16/zlib/edge",
     "cpp-zarr": "v3/float32/shard-blosc/3d",
     "acquire-zarr": "v3/float32/shard-blosc/3d",
+    "kerchunk": "v2/int16/netcdf4-zlib-shuffle/chunked",
+    "virtualizarr": "v2/int16/netcdf4-zlib-shuffle/chunked",
 }
 # A library that only reads (conftest.WRITTEN_BY): the round-trip dataset is written by another
 # implementation, and its own write must be answered "unsupported" with the reason; one that only
@@ -99,6 +101,22 @@ def _write_round_trip(worker, case, tmp_path):
     return target, refs
 
 
+def _readable(case, target, tmp_path):
+    """The STORE to read a written dataset from: a source case's (references beside their netCDF4 or HDF5 file)
+    is read through a kerchunk store, as in a run."""
+    if not case.source:
+        return target
+    from pathlib import Path
+
+    from harness.matrix import StoreSpec
+    from harness.stores import KerchunkStore
+
+    store = KerchunkStore("refs-local", StoreSpec(kind="kerchunk", remote="local"))
+    store.start(tmp_path)  # files only, under tmp_path: nothing to stop
+    store.publish(Path(target["path"]), "ds", "kerchunk-v1")
+    return store.target(Path(target["path"]), "ds", "kerchunk-v1")
+
+
 def _read_back(worker, request):
     """The worker's answer to a read, or for a writer-only library (READ_BY) the answer of the implementation
     that reads for it (its own read must say unsupported, with the reason)."""
@@ -117,6 +135,7 @@ def _read_back(worker, request):
 def test_write_then_read_back(worker, tmp_path):
     case = round_trip_case(worker.impl)
     target, refs = _write_round_trip(worker, case, tmp_path)
+    target = _readable(case, target, tmp_path)
     r = _read_back(worker, {"op": "read", "format": case.format, "path": case.path, "target": target,
                             "dump": str(tmp_path / "dump.bin")})
     assert r["status"] == "ok", r

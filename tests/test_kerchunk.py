@@ -123,7 +123,11 @@ def test_version_1_reads_every_case_the_others_the_store_sensitive_ones():
     cases = list(catalogue().values())
     assert all(access_applies(c, "kerchunk-v1") for c in cases)
     for access in ("kerchunk-v1-templates", "kerchunk-v0"):
-        assert [c.id for c in cases if access_applies(c, access)] == [c.id for c in cases if store_sensitive(c)]
+        assert ([c.id for c in cases if access_applies(c, access)]
+                == [c.id for c in cases if store_sensitive(c) and not c.source])
+    # References kerchunk made into a netCDF4 or HDF5 file are read as kerchunk wrote them, nowhere else.
+    sources = [c for c in cases if c.source]
+    assert len(sources) >= 7 and not any(access_applies(c, a) for c in sources for a in ("signed", "kerchunk-v0"))
     stores = load_matrix().stores
     assert {s for s, spec in stores.items() if spec.kind == "kerchunk"} >= {"refs-local", "refs-http", "refs-s3"}
 
@@ -159,5 +163,42 @@ def test_presigned_mode_hands_out_urls_only(tmp_path):
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(doc["refs"]["array/0"][0].split("?")[0])
         assert err.value.code == 403
+    finally:
+        store.stop()
+
+
+def test_source_cases_are_read_only_through_kerchunk_stores_from_source_writers():
+    from harness.plan import Selection, make_plan
+
+    source = "v2/int16/netcdf4-zlib-shuffle/chunked"
+    plan = make_plan(Selection(profile="references", cases=(source, "v2/int16/zlib/edge")))
+    cells = [c for c in plan.cells if c.case.id == source]
+    assert cells and {c.writer.name for c in cells} == {"kerchunk", "virtualizarr"}
+    assert {c.store for c in cells} == {"refs-local", "refs-http", "refs-s3"}
+    assert {c.access for c in cells} == {"kerchunk-v1"}
+    # they write nothing else; the other writers' datasets are everywhere as before.
+    plain = [c for c in plan.cells if c.case.id == "v2/int16/zlib/edge"]
+    assert not {"kerchunk", "virtualizarr"} & {c.writer.name for c in plain} and "local" in {c.store for c in plain}
+
+
+def test_source_datasets_are_published_as_kerchunk_wrote_them(tmp_path):
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "source.nc").write_bytes(b"\x89HDF" + bytes(range(100)))
+    refs = {"version": 1, "refs": {".zgroup": '{"zarr_format":2}', "array/0.0": ["source.nc", 4, 10],
+                                   "array/0.1": ["source.nc", 14, 20]}}
+    (ds / "kerchunk-refs.json").write_text(json.dumps(refs))
+    store = KerchunkStore("refs-local", StoreSpec(kind="kerchunk", remote="local"))
+    store.start(tmp_path)
+    try:
+        store.publish(ds, "datasets/k/c", "kerchunk-v1")
+        t = store.target(ds, "datasets/k/c", "kerchunk-v1")
+        doc = json.loads(open(t["refs"]).read())
+        assert doc["refs"][".zgroup"] == '{"zarr_format":2}'
+        url, offset, length = doc["refs"]["array/0.1"]
+        assert url == str(store.root / "datasets/k/c" / "source.nc") and (offset, length) == (14, 20)
+        with open(url, "rb") as f:
+            f.seek(offset)
+            assert f.read(length) == bytes(range(10, 30))
     finally:
         store.stop()

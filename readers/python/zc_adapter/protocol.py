@@ -37,6 +37,8 @@ BACKENDS = {
     "pyn5": "zc_adapter.backends.pyn5",
     "cpp-zarr": "zc_adapter.backends.cpp_zarr",
     "acquire-zarr": "zc_adapter.backends.acquire_zarr",
+    "kerchunk": "zc_adapter.backends.kerchunk",
+    "virtualizarr": "zc_adapter.backends.virtualizarr",
 }
 
 
