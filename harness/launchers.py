@@ -121,16 +121,22 @@ class AdapterDirs:
     """The host directories requests name: what a container must see, and how.
 
     Readers see datasets and reference data read-only; writers write only below
-    `staging` (a fresh directory per write); dumps go to `scratch`."""
+    `staging` (a fresh directory per write); dumps go to `scratch`. The files stores
+    serve from disk (`store_files`: a kerchunk store's reference files, whose
+    references name absolute paths) are seen read-only at their own paths."""
 
     datasets: Path
     reference: Path
     staging: Path
     scratch: Path
+    store_files: Path | None = None
 
     def mounts(self) -> list[Mount]:
-        return [Mount(self.datasets, "/zc/datasets"), Mount(self.reference, "/zc/reference"),
-                Mount(self.staging, "/zc/staging", writable=True), Mount(self.scratch, "/zc/scratch", writable=True)]
+        out = [Mount(self.datasets, "/zc/datasets"), Mount(self.reference, "/zc/reference"),
+               Mount(self.staging, "/zc/staging", writable=True), Mount(self.scratch, "/zc/scratch", writable=True)]
+        if self.store_files is not None:
+            out.append(Mount(self.store_files, str(self.store_files)))
+        return out
 
 
 class LocalLauncher:

@@ -64,8 +64,11 @@ class Session:
         self.cache = DatasetCache()
         self.refs = ReferenceStore(self.cache.root.parent / "reference")
         self.scratch = Path(tempfile.mkdtemp(prefix="zc-scratch-"))
+        # What the stores serve from files (a kerchunk store's reference files and the paths inside them)
+        # is read by adapters at the host's own paths: in a container too (AdapterDirs.store_files).
+        self.store_files = Path(tempfile.mkdtemp(prefix="zc-store-files-"))
         dirs = AdapterDirs(datasets=self.cache.root, reference=self.refs.root, staging=self.cache.staging,
-                           scratch=self.scratch)
+                           scratch=self.scratch, store_files=self.store_files)
         for d in (dirs.datasets, dirs.reference, dirs.staging):
             d.mkdir(parents=True, exist_ok=True)
         options = dict(opts.runner_options or {})
@@ -110,7 +113,7 @@ class Session:
         self._timed("start_adapters", t0)
         self.datasets = Datasets(self.adapters, self.cache, self.refs, self._log_write)
         t0 = time.perf_counter()
-        self.stores.start()
+        self.stores.start(self.store_files)
         self._timed("start_stores", t0)
 
     def _log_write(self, ds: Dataset) -> None:
@@ -301,6 +304,7 @@ class Session:
         import shutil
 
         shutil.rmtree(self.scratch, ignore_errors=True)
+        shutil.rmtree(self.store_files, ignore_errors=True)
 
     def finish(self) -> dict:
         self.run_dir.close()

@@ -202,3 +202,17 @@ def test_source_datasets_are_published_as_kerchunk_wrote_them(tmp_path):
             assert f.read(length) == bytes(range(10, 30))
     finally:
         store.stop()
+
+
+def test_store_files_are_seen_by_containers_at_their_own_paths(tmp_path):
+    """A kerchunk store's references name absolute paths: a container must see the store's files where the
+    host does (read-only), or every local reference would be a harness error charged to the reader."""
+    from harness.launchers import AdapterDirs, PathMap
+
+    files = tmp_path / "store-files"
+    dirs = AdapterDirs(datasets=tmp_path / "d", reference=tmp_path / "r", staging=tmp_path / "s",
+                       scratch=tmp_path / "x", store_files=files)
+    mount = next(m for m in dirs.mounts() if m.host == files)
+    assert mount.inside == str(files) and not mount.writable
+    inner = str(files / "zc-refs-1" / "datasets" / "refs.json")
+    assert PathMap(dirs.mounts()).inside(inner) == inner
