@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import signal
 import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -324,7 +326,33 @@ def run(opts: RunOptions) -> int:
         session.log("[red]interrupted[/]: results so far are kept; continue with --resume --out " + str(session.out))
         raise
     finally:
-        session.close()
-        info = session.finish()
-        session.progress.final(info, session.out)
+        with interrupts_deferred():
+            session.close()
+            info = session.finish()
+            session.progress.final(info, session.out)
     return 1 if info["unexpected"] or info["unexpected_writes"] else 0
+
+
+@contextmanager
+def interrupts_deferred():
+    """Let the stopping of workers and servers and the writing of the report finish before a Ctrl-C (or
+    SIGTERM) that arrives meanwhile takes effect: an interrupted stop would leave an emulator or an adapter
+    behind, and the thread pool's exit would then wait for it for ever. A second signal stops at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def later(signum, frame):
+        if pending:
+            raise KeyboardInterrupt
+        pending.append(signum)
+
+    before = {sig: signal.signal(sig, later) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+    if pending:
+        raise KeyboardInterrupt

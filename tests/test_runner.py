@@ -268,3 +268,17 @@ def test_a_cached_dataset_is_readable_by_every_user(tmp_path):
         mode = p.stat().st_mode
         assert mode & stat.S_IROTH and mode & stat.S_IRGRP, oct(mode)
     assert (ds.path / "array").stat().st_mode & stat.S_IXOTH
+
+
+def test_an_interrupt_while_stopping_takes_effect_once_everything_is_stopped():
+    """Ctrl-C while workers and servers stop must not cut the stopping short (that left emulators behind)."""
+    from harness.run import interrupts_deferred
+
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            done.append("stopped")
+    assert done == ["stopped"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -109,7 +109,9 @@ def test_minio_and_moto_stop_on_ctrl_c(tmp_path):
     out = tmp_path / "run"
     args = [*CLI, "--matrix", ROOT / "tests" / "fixtures" / "matrix-fake.yaml", "run", "--stores",
             "s3-moto,s3-minio", "--writers", "fake", "--readers", "fake", "--out", out, "--no-findings", "-j", "1"]
-    proc = subprocess.Popen([str(a) for a in args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Slow reads: the interrupt comes while cells are still being read, not while the run is already stopping.
+    proc = subprocess.Popen([str(a) for a in args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "ZC_FAKE_READ_DELAY": "0.2"})
     deadline = time.monotonic() + 120
     kids = []
     while time.monotonic() < deadline:
@@ -120,9 +122,11 @@ def test_minio_and_moto_stop_on_ctrl_c(tmp_path):
         time.sleep(0.1)
     assert any(k.name() == "minio" for k in _alive(kids)), "MinIO runs during the run"
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     time.sleep(1)
     assert not _alive(kids), f"left behind: {[k.cmdline() for k in _alive(kids)]}"
+    assert proc.returncode == 130 and "interrupted" in err, err[-2000:]
+    assert (out / "report.html").exists(), "the report of the cells read so far is written"
 
 
 def test_minio_absent_is_reported_and_the_run_goes_on(tmp_path):
