@@ -37,6 +37,13 @@ catalogue is built from families rather than the full cross product:
   references kerchunk and VirtualiZarr make into them; written by those two
   writers only, read through the kerchunk stores only (two in `smoke`, the rest
   in `default`);
+* partial reads (`region` features): a case of another family read only in a
+  region, `[start, stop, step]` per axis (protocol 2): across chunk and shard
+  boundaries, inside one inner chunk, strided, over missing chunks, at the edge,
+  in F order and through transpose and sharding, inside netCDF4 and HDF5 files;
+  verified by the canonical hash of the region. Writers write the whole array;
+  readers must select it through their library's own API (two in `smoke`, a
+  first of each kind in `default`, the rest in `full`);
 * cases made from an upstream bug report link it in the table below.
 
 Tiers nest: smoke is in default, default is in full. docs/cases.md is
@@ -142,12 +149,17 @@ class Case:
     # A dataset that is references into a file of another format: {"kind": netcdf4|hdf5, "chunked",
     # "deflate", "shuffle", "endian"}; read only through the kerchunk stores.
     source: dict | None = field(default=None, hash=False, compare=False)
+    # A partial read (protocol 2): [start, stop, step] per axis; readers read only that region and it is
+    # verified by the hash of the selection. Writers write the whole array (not in writer_json).
+    region: tuple | None = None
 
     def to_json(self) -> dict:
         """The case as it is recorded: what writers receive, with the alterations the harness applies."""
         out = self.writer_json()
         if self.alterations:
             out.update(alterations=list(self.alterations), expect=self.expect)
+        if self.region:
+            out["region"] = [list(r) for r in self.region]
         return out
 
     def writer_json(self) -> dict:
@@ -193,6 +205,13 @@ class Case:
             if alt["kind"] == "metadata" and "fill_value" in (alt.get("set") or {}):
                 return alt["set"]["fill_value"]
         return self.fill_value
+
+    @property
+    def read_shape(self) -> tuple[int, ...]:
+        """The shape a reader must report: the region's when the case reads one."""
+        if not self.region:
+            return self.shape
+        return tuple(len(range(start, stop, step)) for start, stop, step in self.region)
 
     @property
     def chunk_grid(self) -> tuple[int, ...]:
@@ -359,6 +378,25 @@ def _zarr2(b: _Builder) -> None:
                   fill_value=0, tier="smoke" if lname == "edge" else "default", order=order,
                   description=f"F (column-major) chunk order, {l2.note}",
                   features=("dtype:int16", "codec:zlib", "order:F"), compressor=V2_COMPRESSORS["zlib"])
+    # F order through filters and variable-length strings: numcodecs' vlen and filter codecs flatten an
+    # F-contiguous chunk in memory order, which zarr-python 3 wrote scrambled (zarr-python#4116, fixed in 3.2;
+    # numcodecs#850 for delta, packbits and the other filters).
+    f_filtered = [
+        ("string", "zlib", _v2_filters("string"), "edge", "default", "https://github.com/zarr-developers/zarr-python/pull/4116"),
+        ("int32", "filter-delta+zlib", [{"id": "delta", "dtype": "<i4"}], "edge", "default",
+         "https://github.com/zarr-developers/numcodecs/issues/850"),
+        ("bool", "filter-packbits+zlib", [{"id": "packbits"}], "exact", "full", ""),
+        ("float64", "filter-shuffle+zlib", [{"id": "shuffle", "elementsize": 8}], "3d", "full", ""),
+        ("U5", "zlib", None, "edge", "full", ""),
+        ("S6", "zlib", None, "edge", "full", ""),
+    ]
+    for dt, label, flt, lname, tier, upstream in f_filtered:
+        l2 = LAYOUTS[lname]
+        b.add(id=f"v2/{dt}/{label}/{lname}-F", format="zarr2", dtype=dt, shape=l2.shape, chunks=l2.chunks,
+              fill_value=default_fill(dt), tier=tier, order="F", upstream=upstream,
+              description=f"F (column-major) chunk order through {'filters ' + '+'.join(f['id'] for f in flt) if flt else 'a fixed-length string dtype'}, {l2.note}",
+              features=dtype_features(dt) + ("codec:zlib", "order:F") + tuple(f"filter:{f['id']}" for f in flt or ()),
+              compressor=V2_COMPRESSORS["zlib"], filters=flt)
     for lname in ("edge", "3d"):
         l2 = LAYOUTS[lname]
         b.add(id=f"v2/float32/zlib/{lname}-slash", format="zarr2", dtype="float32", shape=l2.shape,
@@ -464,6 +502,10 @@ def _zarr3(b: _Builder) -> None:
               fill_value=default_fill(dt), tier=tier, description=f"codec {comp}",
               features=dtype_features(dt) + (f"codec:{comp.split('-')[0]}",),
               codecs=(v3_bytes(dt), *v3_compressor(comp, dt)))
+    b.add(id="v3/int32/zstd-checksum/edge", format="zarr3", dtype="int32", shape=lay.shape, chunks=lay.chunks,
+          fill_value=0, tier="full", description="zstd with `checksum: true` (a content checksum in every frame)",
+          features=("dtype:int32", "codec:zstd", "codec:zstd-checksum"),
+          codecs=(v3_bytes("int32"), {"name": "zstd", "configuration": {"level": 3, "checksum": True}}))
     for dt in ("int16", "float64", "complex64", "uint32"):
         b.add(id=f"v3/{dt}/bytes-big+gzip/edge", format="zarr3", dtype=dt, shape=lay.shape, chunks=lay.chunks,
               fill_value=default_fill(dt), tier="smoke" if dt == "int16" else "default",
@@ -636,6 +678,19 @@ def _corrupt(b: _Builder) -> None:
          [{"kind": "metadata", **unknown_v3}]),
         ("v3/zstd", "must-understand", "an unknown extension field without `must_understand: false`",
          [{"kind": "metadata", "set": {"zc_extension": {"name": "zc_extension", "configuration": {}}}}]),
+        ("v2/zlib", "bitflip", "one byte of a zlib stream inverted (its Adler-32 no longer matches)",
+         [{"kind": "flip", "chunk": [1, 1], "at": 0.5}]),
+        ("v3/gzip", "bitflip", "one byte of a gzip stream inverted (its CRC-32 no longer matches)",
+         [{"kind": "flip", "chunk": [1, 1], "at": 0.5}]),
+        ("v3/gzip", "truncated", "a gzip chunk cut to half its bytes", [{"kind": "truncate", "chunk": [1, 1]}]),
+        ("v2/zlib", "unknown-dtype", "a dtype no implementation knows (`<x4`)",
+         [{"kind": "metadata", "set": {"dtype": "<x4"}}]),
+        ("v3/zstd", "unknown-dtype", "a data_type no implementation knows",
+         [{"kind": "metadata", "set": {"data_type": "zc_no_such_type"}}]),
+        ("v3/zstd", "unknown-chunk-grid", "a chunk_grid no implementation knows",
+         [{"kind": "metadata", "set": {"chunk_grid.name": "zc_no_such_grid"}}]),
+        ("v3/zstd", "unknown-chunk-keys", "a chunk_key_encoding no implementation knows",
+         [{"kind": "metadata", "set": {"chunk_key_encoding.name": "zc_no_such_encoding"}}]),
         ("n5/gzip", "truncated", "a block cut to half its bytes", [{"kind": "truncate", "chunk": [1, 1]}]),
         ("n5/gzip", "metadata-not-json", "attributes.json is not JSON", [{"kind": "metadata-text", "text": NOT_JSON}]),
     ]
@@ -669,6 +724,12 @@ def _found_in_the_wild(b: _Builder) -> None:
           description="chunk_key_encoding `default` without its configuration (the separator defaults to '/')",
           upstream="https://github.com/zarr-developers/zarr-python/issues/2029",
           features=("dtype:int16", "codec:zstd", "chunk-keys:default-noconfig"),
+          alterations=({"kind": "metadata", "delete": ["chunk_key_encoding.configuration"]},), **v3_enc)
+    b.add(id="v3/int16/zstd/keys-v2-noconfig", format="zarr3", dtype="int16", shape=lay.shape,
+          chunks=lay.chunks, fill_value=0, tier="full", chunk_key_encoding={"name": "v2", "configuration":
+                                                                             {"separator": "."}},
+          description="chunk_key_encoding `v2` without its configuration (the separator defaults to '.')",
+          features=("dtype:int16", "codec:zstd", "chunk-keys:v2-noconfig"),
           alterations=({"kind": "metadata", "delete": ["chunk_key_encoding.configuration"]},), **v3_enc)
     # Zarr v2 as other tools write it: the chunks are what zarr-python writes, the metadata spelled otherwise.
     v2_as_found = [
@@ -757,6 +818,85 @@ def _sources(b: _Builder) -> None:
                       **({"dimensions": ["y", "x"]} if kind == "netcdf4" else {})})
 
 
+# Partial reads (protocol 2): a case of another family read only in a region ([start, stop, step] per axis),
+# so that readers select chunks, and inner chunks of shards through range requests, instead of reading all.
+# (base case, label, region, tier, what the region is)
+REGIONS = [
+    ("v2/int16/zlib/edge", "interior", ((3, 17, 1), (5, 29, 1)), "smoke", "across chunk boundaries"),
+    ("v2/int16/zlib/edge", "strided", ((1, 20, 3), (0, 30, 7)), "default", "strided, up to the partial edge chunks"),
+    ("v2/int16/zlib/edge", "one-chunk", ((8, 16, 1), (13, 26, 1)), "full", "exactly one chunk"),
+    ("v2/int16/zlib/edge", "element", ((9, 10, 1), (14, 15, 1)), "full", "a single element"),
+    ("v2/int16/zlib/edge", "edge-corner", ((17, 20, 1), (27, 30, 1)), "full", "inside the partial corner chunk"),
+    ("v2/int16/zlib/edge-F", "strided", ((2, 19, 2), (1, 30, 4)), "full", "strided, of an F-order array"),
+    ("v2/int16/zlib/sparse", "over-missing", ((5, 27, 1), (3, 25, 2)), "default", "over present and missing chunks"),
+    ("v2/int32/blosc-lz4-shuffle/3d", "strided", ((1, 6, 2), (0, 7, 3), (2, 8, 1)), "default", "a strided 3-d box"),
+    ("v2/int32/blosc-lz4-shuffle/1d", "strided", ((5, 45, 3),), "full", "strided across the 1-d chunks"),
+    ("v2/int32/blosc-lz4-shuffle/5d", "strided", ((0, 3, 2), (1, 4, 1), (0, 2, 1), (1, 5, 3), (0, 3, 2)), "full",
+     "a strided 5-d box"),
+    ("v2/int32/blosc-lz4-shuffle/bigchunk", "interior", ((1, 4, 1), (2, 6, 1)), "full", "inside the one chunk larger than the array"),
+    ("v2/float32/zlib/edge-slash", "interior", ((3, 17, 1), (5, 29, 1)), "full", "across chunks of '/'-separated keys"),
+    ("v2/string/zlib/edge", "strided", ((1, 20, 3), (2, 30, 5)), "full", "strided, of variable-length strings"),
+    ("v2/float64/zlib/fill-nan", "over-missing", ((0, 20, 2), (0, 30, 3)), "full", "strided over missing chunks (NaN fill)"),
+    ("v3/int16/zstd/edge", "interior", ((3, 17, 1), (5, 29, 1)), "full", "across chunk boundaries"),
+    ("v3/int16/zstd/edge", "strided", ((1, 20, 3), (0, 30, 7)), "full", "strided, up to the partial edge chunks"),
+    ("v3/int16/zstd/sparse", "over-missing", ((5, 27, 1), (3, 25, 2)), "default", "over present and missing chunks"),
+    ("v3/int32/transpose+zstd/edge", "strided", ((2, 19, 2), (1, 30, 4)), "full", "strided, through the transpose codec"),
+    ("v3/int32/transpose+zstd/3d", "strided", ((1, 6, 2), (0, 7, 3), (2, 8, 1)), "full", "a strided 3-d box through the transpose codec"),
+    ("v3/uint16/zstd/5d", "strided", ((0, 3, 2), (1, 4, 1), (0, 2, 1), (1, 5, 3), (0, 3, 2)), "full", "a strided 5-d box"),
+    ("v3/int16/bytes-big+gzip/edge", "interior", ((3, 17, 1), (5, 29, 1)), "full", "across big-endian chunks"),
+    ("v3/string/zstd/edge", "strided", ((1, 20, 3), (2, 30, 5)), "full", "strided, of variable-length strings"),
+    ("v3/int16/shard-16x14", "across-shards", ((10, 25, 1), (5, 20, 1)), "smoke", "across shard and inner-chunk boundaries"),
+    ("v3/int16/shard-16x14", "inner-chunk", ((1, 6, 1), (1, 6, 1)), "default", "inside one inner chunk of one shard"),
+    ("v3/int16/shard-16x14", "strided", ((0, 32, 5), (3, 28, 4)), "default", "strided across every shard"),
+    ("v3/int16/shard-16x14", "one-inner-chunk", ((8, 16, 1), (7, 14, 1)), "full", "exactly one inner chunk"),
+    ("v3/int16/shard-16x14", "element", ((17, 18, 1), (20, 21, 1)), "full", "a single element"),
+    ("v3/int16/shard-partial", "edge", ((30, 40, 1), (20, 30, 1)), "full", "in the partial shards at the array edge"),
+    ("v3/int16/shard-sparse", "over-missing", ((4, 30, 1), (10, 26, 3)), "default", "over a missing shard and present ones"),
+    ("v3/int16/shard-1d", "strided", ((15, 85, 4),), "full", "strided across 1-d shards"),
+    ("v3/int16/shard-nested", "interior", ((3, 29, 1), (6, 23, 1)), "full", "across shards of shards"),
+    ("v3/int16/shard-index-start", "interior", ((10, 25, 1), (5, 20, 1)), "full", "across shards with the index at the start"),
+    ("v3/int16/shard-transpose", "strided", ((1, 31, 3), (2, 27, 2)), "full", "strided, through a transpose inside the shard"),
+    ("v3/float32/shard-blosc/3d", "strided", ((2, 11, 2), (3, 12, 1), (0, 10, 3)), "default", "a strided 3-d box across shards"),
+    ("n5/int16/raw/edge", "interior", ((3, 17, 1), (5, 29, 1)), "full", "across block boundaries"),
+    ("n5/int16/raw/edge", "strided", ((1, 20, 3), (0, 30, 7)), "full", "strided, up to the partial edge blocks"),
+    ("n5/int32/gzip/3d", "strided", ((1, 6, 2), (0, 7, 3), (2, 8, 1)), "default", "a strided 3-d box"),
+    ("n5/int16/gzip/sparse", "over-missing", ((5, 27, 1), (3, 25, 2)), "full", "over present and missing blocks"),
+    ("n5/int32/gzip/1d", "strided", ((5, 45, 3),), "full", "strided across the 1-d blocks"),
+    ("v2/int16/netcdf4-zlib-shuffle/chunked", "interior", ((3, 17, 1), (5, 29, 1)), "default",
+     "across chunks inside the netCDF4 file"),
+    ("v2/float64/netcdf4-raw/contiguous", "strided", ((2, 19, 2), (1, 30, 4)), "full",
+     "strided, of a contiguous variable inside the netCDF4 file"),
+    ("v2/float64/hdf5-zlib-shuffle/big-endian", "strided", ((1, 20, 3), (0, 30, 7)), "full",
+     "strided across big-endian chunks inside the HDF5 file"),
+]
+
+
+# Every dtype, and the codecs, of each format once in a strided region (full tier): element sizes and codecs
+# meet the partial-read paths (a gather of 16-byte complex or 20-byte U5 items, a partial decode).
+_STRIDED = ((1, 20, 3), (0, 30, 7))
+REGIONS += [(f"v2/{dt}/zlib/edge", "strided", _STRIDED, "full", f"strided, of {dt}")
+            for dt in ALL_DTYPES if dt not in ("int16", "string")]
+REGIONS += [(f"v3/{dt}/zstd/edge", "strided", _STRIDED, "full", f"strided, of {dt}")
+            for dt in ALL_DTYPES if dt != "int16"]
+REGIONS += [(f"n5/{dt}/raw/edge", "strided", _STRIDED, "full", f"strided, of {dt}")
+            for dt in N5_DTYPES if dt != "int16"]
+REGIONS += [(cid, "strided", _STRIDED, "full", "strided, through " + cid.split("/")[2])
+            for cid in ("v3/int64/crc32c/edge", "v3/float32/gzip/edge", "v3/uint32/blosc-lz4-shuffle/edge",
+                        "v3/float64/blosc-zstd-bitshuffle/edge", "v2/int16/raw/edge", "v2/float32/blosc-lz4-shuffle/edge",
+                        "v2/complex64/zstd/edge", "v2/uint32/lz4/edge")]
+
+
+def _regions(b: _Builder) -> None:
+    for base_id, label, region, tier, note in REGIONS:
+        base = b.cases[base_id]
+        assert len(region) == len(base.shape) and all(0 <= a < z <= n for (a, z, _), n in zip(region, base.shape)), base_id
+        strided = any(step > 1 for _, _, step in region)
+        b.cases[f"{base_id}-region-{label}"] = _replace(
+            base, id=f"{base_id}-region-{label}", tier=tier, region=region, upstream="",
+            description=f"{base.description}; read a region {[list(r) for r in region]}: {note}",
+            features=base.features + ("region",) + (("region:strided",) if strided else ()))
+
+
 STORE_FEATURES = ("missing-chunks", "sharding", "separator:/", "key-escaping")
 
 
@@ -770,6 +910,7 @@ def store_sensitive(case: Case) -> bool:
 UPSTREAM_OF_CASE = {
     "v2/string/zlib/edge": "https://github.com/zarr-developers/zarr-python/issues/3132",
     "v3/U5/zstd/edge": "https://github.com/casangi/xradio/issues/587",
+    "v2/int16/zlib/edge-region-interior": "https://github.com/zarr-developers/zarr-java/issues/47",
 }
 
 
@@ -782,6 +923,7 @@ def catalogue() -> dict[str, Case]:
     _corrupt(b)
     _found_in_the_wild(b)
     _sources(b)
+    _regions(b)
     for cid, url in UPSTREAM_OF_CASE.items():
         b.cases[cid] = _replace(b.cases[cid], upstream=url)
     return dict(sorted(b.cases.items()))

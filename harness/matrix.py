@@ -323,6 +323,10 @@ class Profile(_Strict):
     tier: Literal[TIERS] = "default"  # type: ignore[valid-type]
     stores: list[str] | None = None
     access: list[Literal[ACCESS_MODES]] | None = Field(None, description="access modes to read (default: each store's)")  # type: ignore[valid-type]
+    # The cases read from the stores other than local disk: every one, or only those stores get wrong
+    # (harness.cases.store_sensitive: missing chunks, shards, '/' separators, keys to escape). A codec or a
+    # dtype decodes the same whatever store its bytes came from: local disk reads every case.
+    remote_cases: Literal["all", "store-sensitive"] = "all"
     writers: list[str] | None = None
     readers: list[str] | None = None
     cases: list[str] | None = None

@@ -98,6 +98,7 @@ class Plan:
     readers: list[ImplVersion]
     stores: dict[str, list[str]]  # store name -> the access modes this run reads it in
     write_mode: str
+    remote_cases: str = "all"  # the profile's: "store-sensitive" reads the other cases from local disk only
     cells: list[PlannedCell] = field(default_factory=list)
 
     def keep(self, cells: list[PlannedCell]) -> None:
@@ -136,7 +137,12 @@ class Plan:
 
 
 def has_stored_chunk(case: Case) -> bool:
-    """At least one chunk (or shard) object exists in a correct dataset of this case."""
+    """At least one chunk (or shard) object exists in a correct dataset of this case (of a partial-read case:
+    among those its region touches)."""
+    if case.region:
+        from .stores import region_chunks
+
+        return any(idx not in case.missing_chunks for idx in region_chunks(case))
     return math.prod(case.chunk_grid) > len(case.missing_chunks)
 
 
@@ -191,7 +197,9 @@ def make_plan(sel: Selection) -> Plan:
     for target in sel.involving or ():
         if target not in {iv.id for iv in m.impl_versions()}:
             raise ConfigError(f"unknown target {target!r}" + did_you_mean(target, [iv.id for iv in m.impl_versions()]))
-    plan = Plan(m, pname, cases, writers, readers, stores, sel.write_mode)
+    # Likewise the profile's choice of the cases read remotely goes with its own stores and cases.
+    remote_cases = "all" if sel.stores or sel.cases else prof.remote_cases
+    plan = Plan(m, pname, cases, writers, readers, stores, sel.write_mode, remote_cases)
     plan.cells = _cells(plan)
     _drop_store_limited(plan, sel)
     if sel.involving:
@@ -223,7 +231,10 @@ def _cells(plan: Plan) -> list[PlannedCell]:
             readers = [r for r in plan.readers if r.uses_format(case.format)]
             if w.uses_store("local"):
                 for store, modes in plan.stores.items():
-                    if not store_applies(case, plan.matrix.stores[store].kind):
+                    kind = plan.matrix.stores[store].kind
+                    if not store_applies(case, kind):
+                        continue
+                    if kind != "local" and plan.remote_cases == "store-sensitive" and not store_sensitive(case):
                         continue
                     here = [r for r in readers if r.uses_store(store)]
                     for access in modes:

@@ -41,7 +41,7 @@ class Publisher:
         with self._lock:
             known = key in self._denied
         if not known:
-            found = first_chunk_key(ds.path, ds.case.path) if ds.ok else None
+            found = first_chunk_key(ds.path, ds.case) if ds.ok else None
             with self._lock:
                 self._denied[key] = found
         return self._denied[key]

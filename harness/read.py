@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .generate import Dataset
 from .matrix import ImplVersion
-from .reference import reference_array
+from .reference import expected_array
 from .stores import Store
 from .verify import check, diagnose
 from .workers import WorkerError, WorkerPool
@@ -88,6 +88,8 @@ def read_cell(pool: WorkerPool, cell: Cell, expected_hash: str) -> Outcome:
     case = ds.case
     target = cell.store.target(ds.path, cell.key, cell.access)
     req = {"op": "read", "format": case.format, "path": case.path, "target": target, "dump": None}
+    if case.region:
+        req["region"] = [list(r) for r in case.region]
     t0 = time.perf_counter()
     try:
         resp = pool.call(cell.reader.id, req)
@@ -187,5 +189,5 @@ def _diagnose(pool: WorkerPool, cell: Cell, req: dict, first: dict, expected_has
             return f"no dump for diagnosis: the second read answered {resp.get('status')}: {resp.get('error', '')}"
         if resp.get("hash") != first.get("hash"):
             return "the reader returned different data on a second read (nondeterministic)"
-        return diagnose(case, reference_array(case), dump.read_bytes(), resp)
+        return diagnose(case, expected_array(case), dump.read_bytes(), resp)
 

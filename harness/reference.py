@@ -117,6 +117,17 @@ def reference_array(case: Case) -> np.ndarray:
     return arr
 
 
+def region_slices(region) -> tuple[slice, ...]:
+    """A protocol region ([start, stop, step] per axis) as numpy slices."""
+    return tuple(slice(start, stop, step) for start, stop, step in region)
+
+
+def expected_array(case: Case) -> np.ndarray:
+    """What a reader must return: the reference array, or the case's region of it (a partial read)."""
+    arr = reference_array(case)
+    return arr[region_slices(case.region)] if case.region else arr
+
+
 def _blank_missing_chunks(case: Case, arr: np.ndarray) -> None:
     if not case.missing_chunks:
         return
@@ -151,8 +162,8 @@ class ReferenceStore:
         return p
 
     def canonical(self, case: Case) -> bytes:
-        """The canonical bytes of the reference array: what a reader's dump must hold."""
-        return canonical_bytes(reference_array(case), case.dtype)
+        """The canonical bytes of what a reader must return (the case's region, if any): what its dump must hold."""
+        return canonical_bytes(expected_array(case), case.dtype)
 
     def hash(self, case: Case) -> str:
-        return canonical_hash(reference_array(case), case.dtype)
+        return canonical_hash(expected_array(case), case.dtype)

@@ -854,13 +854,31 @@ class KerchunkStore(Store):
         return (404, b"not in the reference file") if data is None else (200, data)
 
 
-def first_chunk_key(dataset: Path, array_path: str) -> str | None:
-    """An existing chunk (or shard) object of the array, relative to the dataset root, for forbidden-chunk."""
-    base = dataset / array_path
+def first_chunk_key(dataset: Path, case) -> str | None:
+    """An existing chunk (or shard) object of the array, relative to the dataset root, for forbidden-chunk: of a
+    partial-read case one the region touches (a reader that rightly never asks for an object outside its region
+    must meet the denied one)."""
+    base = dataset / case.path
     if not base.exists():
+        return None
+    if case.region:
+        from .dataset_check import chunk_key
+
+        meta = json.loads((base / ".zarray").read_text()) if case.format == "zarr2" else None
+        for idx in region_chunks(case):
+            if (base / chunk_key(case, idx, meta)).is_file():
+                return (base / chunk_key(case, idx, meta)).relative_to(dataset).as_posix()
         return None
     files = sorted(p for p in base.rglob("*") if p.is_file() and p.name not in METADATA_FILES)
     return files[0].relative_to(dataset).as_posix() if files else None
+
+
+def region_chunks(case) -> list[tuple[int, ...]]:
+    """The chunk (or shard) indices a case's region touches."""
+    import itertools
+
+    per_axis = [sorted({i // c for i in range(start, stop, step)}) for (start, stop, step), c in zip(case.region, case.chunks)]
+    return list(itertools.product(*per_axis))
 
 
 KINDS = {"local": LocalStore, "http": HttpStore, "s3-moto": MotoS3Store, "s3-minio": MinioS3Store,

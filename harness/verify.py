@@ -47,8 +47,9 @@ def _attribute_detail(want, got) -> str:
 
 def check(case: Case, expected_hash: str, resp: dict) -> Verdict:
     problems = []
-    if list(resp.get("shape", [])) != list(case.shape):
-        problems.append(f"shape {resp.get('shape')} instead of {list(case.shape)}")
+    if list(resp.get("shape", [])) != list(case.read_shape):
+        problems.append(f"shape {resp.get('shape')} instead of {list(case.read_shape)}"
+                        + (" (the region's)" if case.region else ""))
     if resp.get("dtype") != case.dtype:
         problems.append(f"dtype {resp.get('dtype')} instead of {case.dtype}")
     if resp.get("hash") != expected_hash:
@@ -103,6 +104,8 @@ def diagnose(case: Case, reference: np.ndarray, dump: bytes, resp: dict) -> str:
         if not lossless:
             return "; ".join(notes + [f"values that {case.dtype} cannot hold"])
         got = narrowed
+    if case.region and got.shape == case.shape:
+        return "; ".join(notes + [f"the whole array read (shape {list(shape)}), not the region {[list(r) for r in case.region]}"])
     if got.shape != reference.shape:
         if got.size == reference.size:
             if reference.ndim >= 2 and got.shape == reference.shape[::-1] and _equal(got, reference.T):
@@ -136,7 +139,7 @@ def diagnose(case: Case, reference: np.ndarray, dump: bytes, resp: dict) -> str:
             parts.append("all elements are the fill value")
     except (TypeError, ValueError):
         pass
-    if got.ndim and n < got.size and _edge_only(differ, case):
+    if got.ndim and n < got.size and not case.region and _edge_only(differ, case):
         parts.append("only edge chunks differ")
     if got.ndim and fill is not None and not case.missing_chunks:
         try:

@@ -1,4 +1,4 @@
-"""Persistent adapter workers speaking protocol v1, and a pool of them.
+"""Persistent adapter workers speaking protocol 1 or 2, and a pool of them.
 
 A worker is one adapter process, started by a launcher (harness/launchers.py:
 a host process or a container). Requests go out one at a time, with their
@@ -23,7 +23,9 @@ from pathlib import Path
 from .environments import Environment
 from .launchers import AdapterProcess, Launcher, LocalLauncher, PathNotVisible
 
-PROTOCOL = 1
+# The newest protocol the harness speaks (docs/protocol.md), and every one it still accepts: 2 adds regions.
+PROTOCOL = 2
+PROTOCOLS = (1, 2)
 HELLO_TIMEOUT = 120.0  # first start may import heavy libraries or start a JVM
 
 
@@ -37,6 +39,11 @@ class WorkerTimeout(WorkerError):
 
 class WorkerCrash(WorkerError):
     outcome = "crash"
+
+
+class NotSpoken(WorkerError):
+    """The request needs a newer protocol than the adapter speaks (a region of a protocol-1 adapter)."""
+    outcome = "skipped"
 
 
 class HarnessError(Exception):
@@ -71,7 +78,7 @@ class Worker:
             stderr.close()
         threading.Thread(target=self._pump, args=(self.proc.stdout, self._lines), daemon=True).start()
         resp = self._exchange({"op": "hello", "protocol": PROTOCOL}, HELLO_TIMEOUT)
-        if not resp.get("ok") or resp.get("protocol") != PROTOCOL:
+        if not resp.get("ok") or resp.get("protocol") not in PROTOCOLS:
             self.kill()
             raise WorkerCrash(f"bad hello from {self.impl.id}: {json.dumps(resp)[:300]}")
         self.hello = resp
@@ -149,7 +156,13 @@ class Worker:
                 raise WorkerCrash(f"protocol violation: answer for id {resp.get('id')!r}, expected {req['id']!r}")
             return resp
 
+    @property
+    def protocol(self) -> int:
+        return self.hello.get("protocol", 1)
+
     def request(self, req: dict, timeout: float | None = None) -> dict:
+        if req.get("region") and self.protocol < 2:
+            raise NotSpoken(f"the adapter speaks protocol {self.protocol}: it reads no regions")
         req = {**req, "id": req.get("id") or f"r{next(_ids)}"}
         try:
             req = self.launcher.paths.request(req)

@@ -62,8 +62,8 @@ def test_reference_data_for_writers_keep_nan_payloads(tmp_path):
     refs = ReferenceStore(tmp_path)
     qnan = {2: 0x7E00, 4: 0x7FC00000, 8: 0x7FF8000000000000}
     for case in catalogue().values():
-        if case.dtype[:5] not in ("float", "compl") or len(case.shape) == 0:
-            continue
+        if case.dtype[:5] not in ("float", "compl") or len(case.shape) == 0 or case.region:
+            continue  # (a region case's canonical bytes are of its region: tested in test_protocol.py)
         width = np.dtype(numpy_dtype(case.dtype)).itemsize // (2 if case.dtype.startswith("complex") else 1)
         raw = refs.ensure(case).read_bytes()
         canon = refs.canonical(case)

@@ -1,8 +1,9 @@
 """The JavaScript adapters (zarrita.js, zarr.js) at the protocol level: built with `npm ci`
 from their committed package-lock.json, hello with the real library version, write then
-read back a small case, requests they cannot serve answered (not a crash), exact JSON
-integers, and the one-shot CLI; zarr-js (npm zarr-js, freeman-lab), a reader only, on datasets
-the other two write and on small ones made here. Skipped only when node or npm is not installed."""
+read back a small case, regions read through the library's selection (only the chunks they
+touch), requests they cannot serve answered (not a crash), exact JSON integers, and the one-shot
+CLI; zarr-js (npm zarr-js, freeman-lab), a reader only, on datasets the other two write and on
+small ones made here. Skipped only when node or npm is not installed."""
 
 import json
 import shutil
@@ -40,7 +41,7 @@ def test_matrix_lists_both_adapters():
 
 def test_hello_reports_the_real_version(worker):
     h = worker.hello
-    assert h["protocol"] == 1 and h["impl"] == worker.impl.name
+    assert h["protocol"] == 2 and h["impl"] == worker.impl.name
     assert set(h["verbs"]) == {"read", "write"} and h["language"] == "typescript"
     assert h["version"] == worker.impl.version  # read from the installed package.json
     assert h["components"]["node"]
@@ -95,6 +96,139 @@ def test_integers_beyond_2_53_are_not_rounded_by_the_adapter(worker, tmp_path):
     w = worker.request({"op": "write", "id": "w", "case": case.to_json(), "data": str(refs.ensure(case)),
                         "target": {"kind": "local", "path": str(tmp_path / "ds")}})
     assert w["status"] == "unsupported" and "BigInt" in w["error"], w
+
+
+# --- regions (protocol 2) --------------------------------------------------------------------------
+
+
+def test_protocol_library_region_tests():
+    """readers/js-protocol/region.test.mjs: parsing and checking regions, BadRequest answers (node --test)."""
+    if not shutil.which("node"):
+        pytest.skip("node not installed")
+    from harness.matrix import ROOT
+
+    r = subprocess.run(["node", "--test", "region.test.mjs"], cwd=ROOT / "readers" / "js-protocol",
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _region_hash(case, region):
+    from zc_canonical import canonical_hash
+
+    from harness.reference import reference_array, region_slices
+
+    return canonical_hash(reference_array(case)[region_slices(region)], case.dtype)
+
+
+def _touched(region, chunks):
+    """The chunk grid indices holding a selected element of a region."""
+    import itertools
+
+    return set(itertools.product(*[{i // c for i in range(a, b, s)} for (a, b, s), c in zip(region, chunks)]))
+
+
+def _spoil_untouched(array_dir, case, region):
+    """Overwrite every stored chunk the region does not touch with bytes no codec decodes: a reader that
+    fetches or decodes one of them fails. Returns how many were spoiled."""
+    touched = _touched(region, case.chunks)
+    spoiled = 0
+    pattern = "c/**/*" if case.format == "zarr3" else "*.*"
+    for f in array_dir.glob(pattern):
+        if not f.is_file() or f.name.startswith("."):
+            continue
+        key = f.relative_to(array_dir / "c").parts if case.format == "zarr3" else f.name.split(".")
+        if tuple(map(int, key)) not in touched:
+            f.write_bytes(b"\xff" * 24)
+            spoiled += 1
+    return spoiled
+
+
+# A region across chunk boundaries of the 40x30 sparse cases (chunks 8x7): rows 9..22, every 4th
+# column from 1 up to the edge chunk (29 of 30), with missing chunks inside.
+SPARSE_REGION = [[9, 23, 1], [1, 30, 4]]
+
+
+def test_a_region_reads_only_the_chunks_it_touches(worker, tmp_path):
+    """zarrita's zarr.get / zarr.js's getRaw with slices (steps included) of the region: the chunks it
+    does not touch are never decoded (they are spoiled here), while a whole read fails on them."""
+    case = catalogue()[JS[worker.impl.name][0]]
+    w, target, _ = write_case(worker, case, tmp_path)
+    assert w["status"] == "ok", w
+    assert _spoil_untouched(tmp_path / "ds" / case.path, case, SPARSE_REGION) > 0
+    r = worker.request({"op": "read", "id": "r", "format": case.format, "path": case.path, "target": target,
+                        "region": SPARSE_REGION, "dump": str(tmp_path / "dump.bin")})
+    assert r["status"] == "ok", r
+    assert (r["shape"], r["dtype"], r["fill_value"]) == ([14, 8], case.dtype, case.fill_value), r
+    assert r["hash"] == _region_hash(case, SPARSE_REGION)
+    whole = worker.request({"op": "read", "id": "w", "format": case.format, "path": case.path, "target": target})
+    assert whole["status"] == "error", whole
+
+
+def _bad_regions_are_bad_requests(worker, case, target):
+    for region in ([[0, 0, 1], [0, 5, 1]], [[0, 5, 0], [0, 5, 1]], [[0, 5]], "0:5", [[0, 5, 1]],
+                   [[0, 5, 1], [0, case.shape[1] + 1, 1]]):
+        r = worker.request({"op": "read", "id": "bad", "format": case.format, "path": case.path, "target": target,
+                            "region": region})
+        assert r["status"] == "error" and r["error"].startswith("BadRequest: "), (region, r)
+    assert worker.alive()
+
+
+def _cli_region(worker, case, target, region):
+    cmd = worker.environment.command
+    r = subprocess.run([*cmd, "read", "--target-json", json.dumps(target), "--path", case.path, "--format", case.format,
+                        "--region-json", json.dumps(region)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return json.loads(r.stdout)
+
+
+def test_malformed_regions_are_bad_requests_and_the_cli_reads_a_region(worker, tmp_path):
+    case = catalogue()[JS[worker.impl.name][0]]
+    w, target, _ = write_case(worker, case, tmp_path)
+    assert w["status"] == "ok", w
+    _bad_regions_are_bad_requests(worker, case, target)
+    region = [[39, 40, 1], [0, 30, 29]]  # the last row, first and last columns: an edge, step > 1
+    got = _cli_region(worker, case, target, region)
+    assert (got["shape"], got["hash"]) == ([1, 2], _region_hash(case, region)), got
+
+
+@pytest.fixture(scope="module")
+def zarr_python_writer():
+    yield from _started("zarr-python@3.4.2")
+
+
+def _shard_index(raw, n):
+    """(offset, nbytes) of the n inner chunks of a shard whose index (uint64 pairs, then crc32c) is at the end."""
+    import struct
+
+    index = raw[-(16 * n + 4):-4]
+    return [struct.unpack_from("<QQ", index, 16 * i) for i in range(n)]
+
+
+def test_zarrita_reads_a_region_of_a_shard_decoding_only_its_inner_chunks(worker, zarr_python_writer, tmp_path):
+    """A region inside one inner chunk of a shard (shards 16x14, inner chunks 8x7, written by zarr-python):
+    zarrita reads it through the shard index, decoding neither the other shards nor the shard's other
+    inner chunks (both spoiled here)."""
+    if worker.impl.name != "zarrita-js":
+        pytest.skip("zarrita.js only (zarr.js has no zarr v3)")
+    case = catalogue()["v3/int16/shard-16x14"]
+    w, target, _ = write_case(zarr_python_writer, case, tmp_path)
+    assert w["status"] == "ok", w
+    region = [[17, 24, 1], [14, 21, 3]]  # inside inner chunk (0, 0) of shard (1, 1): array rows 16..23, columns 14..20
+    arr = tmp_path / "ds" / case.path
+    r = worker.request({"op": "read", "id": "r", "format": "zarr3", "path": case.path, "target": target, "region": region})
+    assert r["status"] == "ok" and r["hash"] == _region_hash(case, region), r
+    for shard in (arr / "c").glob("*/*"):
+        raw = bytearray(shard.read_bytes())
+        if shard.relative_to(arr / "c").parts != ("1", "1"):
+            shard.write_bytes(b"\xff" * len(raw))
+            continue
+        for i, (offset, nbytes) in enumerate(_shard_index(raw, 4)):
+            if i and offset != 2**64 - 1:  # every stored inner chunk but (0, 0)
+                raw[offset:offset + nbytes] = b"\xff" * nbytes
+        shard.write_bytes(bytes(raw))
+    r = worker.request({"op": "read", "id": "r", "format": "zarr3", "path": case.path, "target": target, "region": region})
+    assert r["status"] == "ok" and r["hash"] == _region_hash(case, region), r
+    assert worker.request({"op": "read", "id": "w", "format": "zarr3", "path": case.path, "target": target})["status"] == "error"
 
 
 # impl -> (a float16 case, the root-array case) of the format its library writes
@@ -329,3 +463,39 @@ def test_zarr_js_freeman_reproducer_says_ok_then_defect(freeman, zarr_js_writer,
     (bundle / "expected.json").write_text(json.dumps(expected))
     bad = subprocess.run(["bash", str(bundle / "run.sh")], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "DEFECT:" in bad.stdout and "<- differs" in bad.stdout, bad.stdout + bad.stderr
+
+
+def test_zarr_js_freeman_reads_a_v2_region_from_the_chunks_it_touches(freeman, zarr_js_writer, tmp_path):
+    """A v2 region: open() and get() of only the chunks holding a selected element (the others are
+    spoiled here; missing ones are the fill value), the selected elements copied out of them."""
+    case = catalogue()["v2/int16/zlib/sparse"]
+    w, target, _ = write_case(zarr_js_writer, case, tmp_path)
+    assert w["status"] == "ok", w
+    assert _spoil_untouched(tmp_path / "ds" / case.path, case, SPARSE_REGION) > 0
+    r = freeman.request({"op": "read", "id": "r", "format": "zarr2", "path": case.path, "target": target,
+                         "region": SPARSE_REGION, "dump": str(tmp_path / "dump.bin")})
+    assert r["status"] == "ok", r
+    assert (r["shape"], r["dtype"], r["fill_value"]) == ([14, 8], "int16", case.fill_value), r
+    assert r["hash"] == _region_hash(case, SPARSE_REGION)
+    whole = freeman.request({"op": "read", "id": "w", "format": "zarr2", "path": case.path, "target": target})
+    assert whole["status"] == "error", whole
+    _bad_regions_are_bad_requests(freeman, case, target)
+
+
+def test_zarr_js_freeman_reads_v3_regions(freeman, tmp_path):
+    """v3 (the pre-final form zarr-js decodes): a strided 2-d region up to the edges, inside edge chunks
+    stored whole, and a 1-d region."""
+    import numpy as np
+
+    values = (np.arange(5 * 7, dtype="<i2").reshape(5, 7) * 37 - 500).astype("<i2")
+    _v3_gzip_array(tmp_path / "a", values, (2, 3))
+    for region in ([[1, 5, 2], [2, 7, 2]], [[4, 5, 1], [6, 7, 1]], [[0, 5, 1], [0, 7, 1]]):
+        r = freeman.request({"op": "read", "id": "r", "format": "zarr3", "path": "a", "region": region,
+                             "target": {"kind": "local", "path": str(tmp_path)}})
+        want = values[tuple(slice(*t) for t in region)]
+        assert r["status"] == "ok" and r["shape"] == list(want.shape) and r["hash"] == _hash(want), (region, r)
+    line = np.arange(11, dtype="<i2") * 3
+    _v3_gzip_array(tmp_path / "line", line, (4,))
+    r = freeman.request({"op": "read", "id": "r", "format": "zarr3", "path": "line", "region": [[2, 11, 3]],
+                         "target": {"kind": "local", "path": str(tmp_path)}})
+    assert r["status"] == "ok" and r["shape"] == [3] and r["hash"] == _hash(line[2:11:3]), r

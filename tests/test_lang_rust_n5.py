@@ -2,7 +2,8 @@
 readers/rust-n5 over the Rust adapters' shared protocol crate (readers/rust-protocol), hello with
 the n5 version pinned in its Cargo.lock, N5 cases written then read back (every compression the
 crate has, root arrays, nested groups, missing chunks) with the metadata the case asks for, an N5
-array made here by hand read in the C-order view, what it cannot serve answered unsupported or
+array made here by hand read in the C-order view, regions (protocol 2) read through the crate's
+bounding boxes (only the blocks they touch, steps taken from the box, malformed regions refused), what it cannot serve answered unsupported or
 error (not a crash), and the reproducer template on the adapter's dependencies. Skips only when
 the Rust toolchain (cargo) is absent."""
 
@@ -18,7 +19,7 @@ from harness.cases import catalogue
 from harness.dataset_check import check_dataset
 from harness.environments import ROOT, setup
 from harness.matrix import load_matrix
-from harness.reference import ReferenceStore
+from harness.reference import ReferenceStore, reference_array
 from harness.workers import Worker
 import zc_canonical as canonical
 from conftest import write_n5_gzip
@@ -52,7 +53,7 @@ def worker():
 
 def test_hello_reports_the_locked_n5_version(worker):
     h = worker.hello
-    assert h["impl"] == "rust-n5" and h["language"] == "rust" and h["protocol"] == 1
+    assert h["impl"] == "rust-n5" and h["language"] == "rust" and h["protocol"] == 2
     assert set(h["verbs"]) == {"read", "write"}
     assert h["version"] == locked_version("n5") == worker.impl.version
     assert h["components"]["flate2"] == locked_version("flate2") and h["components"]["xz2"] == locked_version("xz2")
@@ -103,6 +104,75 @@ def test_n5_read_in_c_order_view(worker, tmp_path):
     assert r["shape"] == [5, 7] and r["dtype"] == "int32"
     assert r["hash"] == canonical.canonical_hash(data)
     assert r["attributes"] == {"units": "m"}
+
+
+@pytest.mark.parametrize("case_id, region", [
+    ("n5/int32/gzip/3d", [[1, 6, 1], [2, 7, 3], [0, 8, 3]]),  # steps on two axes, a step at the edge
+    ("n5/int32/gzip/1d", [[3, 50, 7]]),  # into the partial last block
+    ("n5/int16/gzip/sparse", [[5, 30, 3], [2, 25, 4]]),  # missing blocks in the box read as zeros
+    ("n5/float64/lz4/edge", [[19, 20, 1], [29, 30, 5]]),  # the one element at the far corner
+])
+def test_a_region_is_read(worker, tmp_path, case_id, region):
+    """A region (protocol 2), given in the C-order view: the selected elements, their shape and dump."""
+    case = catalogue()[case_id]
+    w, target, refs = _write(worker, case, tmp_path)
+    assert w["status"] == "ok", w
+    dump = tmp_path / "dump.bin"
+    r = worker.request({"op": "read", "id": "r", "format": "n5", "path": case.path, "target": target,
+                        "region": region, "dump": str(dump)})
+    assert r["status"] == "ok", r
+    want = reference_array(case)[tuple(slice(*s) for s in region)]
+    assert r["shape"] == list(want.shape) and r["dtype"] == case.dtype and r["fill_value"] is None
+    assert r["hash"] == canonical.canonical_hash(want, case.dtype)
+    assert dump.read_bytes() == canonical.canonical_bytes(want, case.dtype)
+    assert r["attributes"] == case.attributes
+
+
+def test_a_region_reads_only_the_blocks_it_touches(worker, tmp_path):
+    """The bounding box of a region is what the crate reads: a corrupt block outside it does not
+    matter (a whole read fails on it), and the region's own blocks are read."""
+    data = np.arange(5 * 7, dtype="<i4").reshape(5, 7)
+    write_n5_gzip(tmp_path / "n5", data, (2, 3))
+    (tmp_path / "n5" / "array" / "2" / "2").write_bytes(b"not a block")  # rows 4:5, columns 6:7
+    target = {"kind": "local", "path": str(tmp_path / "n5")}
+    r = worker.request({"op": "read", "id": "r", "format": "n5", "path": "array", "target": target,
+                        "region": [[1, 4, 1], [2, 7, 2]]})
+    assert r["status"] == "ok", r
+    assert r["shape"] == [3, 3] and r["hash"] == canonical.canonical_hash(data[1:4, 2:7:2])
+    r = worker.request({"op": "read", "id": "w", "format": "n5", "path": "array", "target": target})
+    assert r["status"] == "error", r
+
+
+def test_malformed_regions_are_bad_requests(worker, tmp_path):
+    data = np.arange(5 * 7, dtype="<i4").reshape(5, 7)
+    write_n5_gzip(tmp_path / "n5", data, (2, 3))
+    target = {"kind": "local", "path": str(tmp_path / "n5")}
+    for region in ([[0, 5, 1]], [[0, 5, 1], [0, 8, 1]], [[0, 5, 1], [3, 3, 1]], [[0, 5, 0], [0, 7, 1]],
+                   [[0, 5], [0, 7]], "0:5", [[-1, 5, 1], [0, 7, 1]], [[0, 5, 1], [0, 7, 1], [0, 1, 1]]):
+        r = worker.request({"op": "read", "id": "b", "format": "n5", "path": "array", "target": target,
+                            "region": region})
+        assert r["status"] == "error" and r["error"].startswith("BadRequest: "), (region, r)
+    r = worker.request({"op": "read", "id": "n", "format": "n5", "path": "array", "target": target,
+                        "region": None})
+    assert r["status"] == "ok" and r["hash"] == canonical.canonical_hash(data), r
+    assert worker.alive()
+
+
+def test_one_shot_region(worker, tmp_path):
+    """The one-shot read verb takes --region-json (the same code path)."""
+    import subprocess
+
+    data = np.arange(5 * 7, dtype="<i4").reshape(5, 7)
+    write_n5_gzip(tmp_path / "n5", data, (2, 3))
+    target = json.dumps({"kind": "local", "path": str(tmp_path / "n5")})
+    env = worker.environment
+    cmd = [*env.command, "read", "--target-json", target, "--path", "array", "--format", "n5"]
+    out = subprocess.run([*cmd, "--region-json", "[[0,5,2],[1,6,4]]"], capture_output=True, text=True,
+                         env=env.env, check=True)
+    r = json.loads(out.stdout)
+    assert r["shape"] == [3, 2] and r["hash"] == canonical.canonical_hash(data[0:5:2, 1:6:4]), r
+    out = subprocess.run([*cmd, "--region-json", "[[0,9,1],[0,7,1]]"], capture_output=True, text=True, env=env.env)
+    assert out.returncode == 1 and "BadRequest" in json.loads(out.stdout)["error"]
 
 
 def test_a_container_of_a_newer_major_version_is_refused(worker, tmp_path):

@@ -73,6 +73,20 @@ def test_access_modes_read_the_store_sensitive_cases_with_a_chunk_to_deny():
     assert access_applies(cat["v3/int16/zstd/all-missing"], "anonymous-nolist")
 
 
+def test_default_reads_the_store_sensitive_cases_remotely_and_every_case_from_local_disk():
+    plan = make_plan(Selection(profile="default"))
+    where = {}
+    for c in plan.cells:
+        where.setdefault(c.case.id, set()).add(c.store)
+    assert where["v2/int16/zlib/edge"] == {"local"}  # a codec decodes the same from any store
+    assert where["v3/int16/shard-16x14"] == {"local", "s3-moto"}  # shards: range requests
+    assert where["v2/int16/zlib/sparse"] == {"local", "s3-moto"}  # missing chunks: what a store answers
+    # Stores named on the command line read every case, as the stores and full profiles do.
+    named = make_plan(Selection(profile="default", stores=("local", "s3-moto"), cases=("v2/int16/zlib/edge",)))
+    assert {c.store for c in named.cells} == {"local", "s3-moto"}
+    assert {c.store for c in make_plan(Selection(profile="stores", cases=("v2/int16/zlib/edge",))).cells} > {"local"}
+
+
 def test_planned_cell_ids_name_native_writes_as_a_store_of_their_own():
     plan = make_plan(Selection(matrix=str(FAKE_MATRIX), stores=("local", "s3-moto"), writers=("fake",),
                                readers=("fake",), cases=("v2/int16/zlib/edge",), write_mode="native"))

@@ -10,7 +10,8 @@
 //     build/zc-canonical-test VECTORS.json [REPORT]      (`make test`)
 //
 // One line per vector ("ok|skip|FAIL array|fill NAME[: why]") to REPORT or stdout; the exit
-// status is 1 when a vector failed.
+// status is 1 when a vector failed. Also parse_region and check_region on requests' regions, good
+// and malformed: a line per region on stderr.
 #include "zc_canonical.h"
 
 #include <cmath>
@@ -177,6 +178,66 @@ void fill(const json &v) {
     line("ok", "fill", name);
 }
 
+// A request's region: parsed (or refused as malformed), checked against a shape (or refused as not
+// fitting), and the counts of what it selects.
+struct RegionCase {
+    const char *json;
+    std::vector<uint64_t> shape;
+    const char *want;  // "parse": malformed, "fit": does not fit the shape, "whole": null, else the counts
+};
+
+void regions() {
+    const std::vector<RegionCase> cases = {
+        {"[[3, 17, 1], [5, 29, 4]]", {20, 30}, "14 6"},
+        {"[[0, 20, 7], [29, 30, 1]]", {20, 30}, "3 1"},
+        {"[[19, 20, 3]]", {20}, "1"},
+        {"[[0, 5, 5], [0, 6, 5], [1, 2, 9]]", {5, 6, 2}, "1 2 1"},
+        {"[]", {}, ""},
+        {"null", {20}, "whole"},
+        {"[[0, 21, 1]]", {20}, "fit"},
+        {"[[0, 1, 1], [0, 1, 1]]", {20}, "fit"},
+        {"[[0, 1, 1]]", {20, 30}, "fit"},
+        {"[[0, 18446744073709551615, 1]]", {20}, "fit"},
+        {"[[0, 1]]", {20}, "parse"},
+        {"[[0, 1, 1, 1]]", {20}, "parse"},
+        {"[[1, 1, 1]]", {20}, "parse"},
+        {"[[2, 1, 1]]", {20}, "parse"},
+        {"[[0, 2, 0]]", {20}, "parse"},
+        {"[[0, 2, -1]]", {20}, "parse"},
+        {"[[-1, 2, 1]]", {20}, "parse"},
+        {"[[0, 2.0, 1]]", {20}, "parse"},
+        {"[[true, 2, 1]]", {20}, "parse"},
+        {"[[0, \"2\", 1]]", {20}, "parse"},
+        {"[0, 2, 1]", {20}, "parse"},
+        {"{\"start\": 0}", {20}, "parse"},
+        {"\"0:2\"", {20}, "parse"},
+    };
+    for (const auto &c : cases) {
+        std::string got, msg;
+        try {
+            auto r = zc::parse_region(json::parse(c.json));
+            if (!r) {
+                got = "whole";
+            } else {
+                try {
+                    zc::check_region(*r, c.shape);
+                    for (const auto &s : *r) got += (got.empty() ? "" : " ") + std::to_string(s.count());
+                } catch (const zc::BadRequest &e) {
+                    got = "fit";
+                    msg = e.what();
+                }
+            }
+        } catch (const zc::BadRequest &e) {
+            got = "parse";
+            msg = e.what();
+        }
+        const bool ok = got == c.want;
+        std::cerr << (ok ? "ok" : "FAIL") << " region " << c.json << ": " << got << (msg.empty() ? "" : " | " + msg)
+                  << "\n";
+        if (!ok) failed++;
+    }
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -197,6 +258,7 @@ int main(int argc, char **argv) {
     }
     for (const auto &v : doc["arrays"]) array(v);
     for (const auto &v : doc["fill_values"]) fill(v);
+    regions();
     out->flush();
     return failed ? 1 : 0;
 }

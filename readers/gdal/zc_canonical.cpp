@@ -1,8 +1,9 @@
-// Canonical forms of protocol v1 for the GDAL adapter (see zc_canonical.h).
+// Canonical forms and regions of the protocol for the GDAL adapter (see zc_canonical.h).
 #include "zc_canonical.h"
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -12,6 +13,37 @@
 #endif
 
 namespace zc {
+
+std::optional<Region> parse_region(const json &v) {
+    if (v.is_null()) return std::nullopt;
+    Region r;
+    bool ok = v.is_array();
+    for (size_t i = 0; ok && i < v.size(); i++) {
+        const json &a = v[i];
+        ok = a.is_array() && a.size() == 3 &&
+             std::all_of(a.begin(), a.end(), [](const json &e) { return e.is_number_integer(); });
+        // negative numbers are no start; integers beyond 2^63 go through as beyond every shape
+        auto num = [&](int k) { return a[k].is_number_unsigned() ? a[k].get<uint64_t>() : 0; };
+        ok = ok && a[0].is_number_unsigned() && num(0) < num(1) && num(2) >= 1;
+        if (ok) r.push_back({num(0), num(1), num(2)});
+    }
+    if (!ok)
+        throw BadRequest("a region is a list of [start, stop, step] with 0 <= start < stop and step >= 1: " +
+                         v.dump(-1, ' ', false, json::error_handler_t::replace));
+    return r;
+}
+
+void check_region(const Region &r, const std::vector<uint64_t> &shape) {
+    bool ok = r.size() == shape.size();
+    for (size_t i = 0; ok && i < r.size(); i++) ok = r[i].stop <= shape[i];
+    if (ok) return;
+    std::string reg, shp;
+    for (const auto &s : r)
+        reg += (reg.empty() ? "[" : ", [") + std::to_string(s.start) + ", " + std::to_string(s.stop) + ", " +
+               std::to_string(s.step) + "]";
+    for (auto n : shape) shp += (shp.empty() ? "" : ", ") + std::to_string(n);
+    throw BadRequest("region [" + reg + "] does not fit shape [" + shp + "]");
+}
 
 const std::vector<NumType> &num_types() {
     static const std::vector<NumType> t = {

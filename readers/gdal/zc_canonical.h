@@ -1,7 +1,8 @@
-// Canonical forms of protocol v1 (docs/protocol.md) for the GDAL adapter: canonical bytes
+// Canonical forms of the protocol (docs/protocol.md) for the GDAL adapter: canonical bytes
 // and hash of what GDALMDArray::Read gives, the JSON of fill values (and numeric attributes)
-// both ways, and the dtype <-> GDAL data type table. No GDAL calls, only its type enum, so
-// that test_canonical.cpp (`make test`) runs this code on canonical/vectors without GDAL.
+// both ways, the dtype <-> GDAL data type table, and the regions of protocol 2. No GDAL
+// calls, only its type enum, so that test_canonical.cpp (`make test`) runs this code on
+// canonical/vectors (and on regions) without GDAL.
 #ifndef ZC_CANONICAL_H
 #define ZC_CANONICAL_H
 
@@ -9,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,6 +29,19 @@ struct NumType {
     GDALDataType gdt;
     int size;
 };
+
+// A read's region (protocol 2): one start:stop:step per axis (a Python slice, stop exclusive),
+// in the protocol's view of the array.
+struct Slice {
+    uint64_t start, stop, step;
+    uint64_t count() const { return (stop - start - 1) / step + 1; }  // elements selected (start < stop)
+};
+using Region = std::vector<Slice>;
+// The request's "region": nullopt for null (the whole array); BadRequest when it is no list of
+// [start, stop, step] with 0 <= start < stop and step >= 1.
+std::optional<Region> parse_region(const json &v);
+// BadRequest when the region has not one slice per axis of `shape` or goes beyond it.
+void check_region(const Region &r, const std::vector<uint64_t> &shape);
 
 // Canonical dtype <-> GDAL data type (GDAL 3.6 has no Int8, Float16 or boolean).
 const std::vector<NumType> &num_types();

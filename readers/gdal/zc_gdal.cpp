@@ -1,4 +1,4 @@
-// GDAL adapter (protocol v1): GDAL's multidimensional Zarr driver through its C++ API.
+// GDAL adapter (protocol 2): GDAL's multidimensional Zarr driver through its C++ API.
 //
 // Built against Debian's libgdal-dev (3.6.2 on bookworm); hello's version is
 // GDALVersionInfo("RELEASE_NAME") at run time. JSON with nlohmann/json, SHA-256
@@ -6,7 +6,9 @@
 //
 // Reading: GDALDataset::Open(root, GDAL_OF_MULTIDIM_RASTER, {"Zarr"}), the root
 // group's OpenMDArrayFromFullname("/<path>"), GDALMDArray::Read of the whole
-// array in the array's own GDAL data type. An array at the dataset root (path "")
+// array in the array's own GDAL data type; a region is GDALMDArray::Read's own
+// selection (arrayStartIdx, count and arrayStep per axis), which reads only the
+// chunks it touches. An array at the dataset root (path "")
 // is the root group's only array, under the name GDAL gives it (the last part of
 // the dataset's path); so is an array written alone, below a dataset root that is
 // no group (no .zgroup or zarr.json), opened by its own directory. Stores: local paths, S3 through
@@ -53,6 +55,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -68,7 +71,7 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr int PROTOCOL = 1;
+constexpr int PROTOCOL = 2;  // 2: reads of a region (docs/protocol.md)
 
 // --- outcomes --------------------------------------------------------------------
 
@@ -294,7 +297,8 @@ struct ReadResult {
     json attributes = json::object();
 };
 
-ReadResult read_array(const json &target, const std::string &path, const std::string &format) {
+ReadResult read_array(const json &target, const std::string &path, const std::string &format,
+                      const std::optional<zc::Region> &region) {
     if (format == "n5") throw Unsupported("GDAL has no N5 driver");
     if (format != "zarr2" && format != "zarr3") throw Unsupported("format '" + format + "' is not Zarr");
     ScopedOptions opts;
@@ -343,13 +347,26 @@ ReadResult read_array(const json &target, const std::string &path, const std::st
     ReadResult res;
     std::vector<GUInt64> start;
     std::vector<size_t> count;
-    size_t nelem = 1;
-    for (const auto &d : arr->GetDimensions()) {
-        res.shape.push_back(d->GetSize());
-        start.push_back(0);
-        count.push_back(static_cast<size_t>(d->GetSize()));
-        nelem *= static_cast<size_t>(d->GetSize());
+    std::vector<GInt64> step;
+    for (const auto &d : arr->GetDimensions()) res.shape.push_back(d->GetSize());
+    if (region) {
+        // only the region: Read's start, count and step per axis
+        zc::check_region(*region, std::vector<uint64_t>(res.shape.begin(), res.shape.end()));
+        for (size_t i = 0; i < region->size(); i++) {
+            const zc::Slice &s = (*region)[i];
+            start.push_back(s.start);
+            step.push_back(static_cast<GInt64>(std::min<uint64_t>(s.step, INT64_MAX)));  // (beyond: the same single element)
+            res.shape[i] = s.count();
+        }
+    } else {
+        start.assign(res.shape.size(), 0);
     }
+    size_t nelem = 1;
+    for (auto n : res.shape) {
+        count.push_back(static_cast<size_t>(n));
+        nelem *= static_cast<size_t>(n);
+    }
+    const GInt64 *steps = region ? step.data() : nullptr;
     const auto &dt = arr->GetDataType();
     if (dt.GetClass() == GEDTC_NUMERIC) {
         const NumType *nt = num_by_gdt(dt.GetNumericDataType());
@@ -358,7 +375,7 @@ ReadResult read_array(const json &target, const std::string &path, const std::st
                               " has no canonical dtype");
         res.dtype = nt->name;
         res.canon.assign(nelem * static_cast<size_t>(nt->size), '\0');
-        if (nelem && !arr->Read(start.data(), count.data(), nullptr, nullptr, dt, &res.canon[0]))
+        if (nelem && !arr->Read(start.data(), count.data(), steps, nullptr, dt, &res.canon[0]))
             fail("GDALMDArray::Read");
         zc::canonical_fixed(*nt, res.canon);
         res.fill = zc::numeric_fill_json(*nt, arr->GetRawNoDataValue());
@@ -366,7 +383,7 @@ ReadResult read_array(const json &target, const std::string &path, const std::st
         const size_t maxlen = dt.GetMaxStringLength();
         auto sdt = GDALExtendedDataType::CreateString();
         std::vector<char *> strs(nelem ? nelem : 1, nullptr);
-        bool ok = !nelem || arr->Read(start.data(), count.data(), nullptr, nullptr, sdt, strs.data());
+        bool ok = !nelem || arr->Read(start.data(), count.data(), steps, nullptr, sdt, strs.data());
         std::vector<std::string> vals;
         for (size_t i = 0; i < nelem; i++) {
             vals.emplace_back(strs[i] ? strs[i] : "");
@@ -772,8 +789,10 @@ json handle(const json &req) {
         } else if (op == "read") {
             if (!req.contains("target") || !req["target"].is_object()) throw BadRequest("missing target");
             auto t0 = std::chrono::steady_clock::now();
+            const auto region = zc::parse_region(req.value("region", json()));
             ReadResult r = read_array(req["target"], req.value("path", ""),
-                                      req.contains("format") && req["format"].is_string() ? req["format"].get<std::string>() : "");
+                                      req.contains("format") && req["format"].is_string() ? req["format"].get<std::string>() : "",
+                                      region);
             double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
             if (req.contains("dump") && req["dump"].is_string()) {
                 std::ofstream f(req["dump"].get<std::string>(), std::ios::binary);
@@ -820,7 +839,7 @@ json arg_json(const std::string &text) {
 [[noreturn]] void usage(const char *prog) {
     std::fprintf(stderr,
                  "usage: %s [serve]\n       %s hello\n"
-                 "       %s read --target-json J --path P --format F [--dump D]\n"
+                 "       %s read --target-json J --path P --format F [--dump D] [--region-json R]\n"
                  "       %s write --case-json J|@file --data F --target-json J\n",
                  prog, prog, prog, prog);
     std::exit(2);
@@ -864,7 +883,8 @@ int main(int argc, char **argv) {
             if (!args.count("target-json")) usage(argv[0]);
             req = {{"op", "read"}, {"id", "cli"}, {"target", arg_json(args["target-json"])}, {"path", args["path"]},
                    {"format", args.count("format") ? json(args["format"]) : json()},
-                   {"dump", args.count("dump") ? json(args["dump"]) : json()}};
+                   {"dump", args.count("dump") ? json(args["dump"]) : json()},
+                   {"region", args.count("region-json") ? arg_json(args["region-json"]) : json()}};
         } else if (cmd == "write") {
             if (!args.count("target-json") || !args.count("case-json") || !args.count("data")) usage(argv[0]);
             req = {{"op", "write"}, {"id", "cli"}, {"case", arg_json(args["case-json"])}, {"data", args["data"]},

@@ -1,5 +1,6 @@
-// Protocol v1 of zarr-conformance for JavaScript adapters (docs/protocol.md): the
-// persistent JSON-lines loop, the one-shot CLI, canonical bytes, hashes and the JSON
+// Protocol 2 of zarr-conformance for JavaScript adapters (docs/protocol.md): the
+// persistent JSON-lines loop, the one-shot CLI, regions (parsed and checked here, read by
+// the backend through its library's own selection), canonical bytes, hashes and the JSON
 // forms of fill values. A backend only knows its library (read, write, version).
 //
 // The package zc-protocol, shared by readers/zarrita-js, readers/zarr-js and
@@ -15,13 +16,21 @@ import { createHash, createHmac } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
-export const PROTOCOL = 1;
+export const PROTOCOL = 2; // 2: reads of a region (docs/protocol.md)
 
 /** The library (or this adapter's use of it) lacks the feature a request needs. */
 export class Unsupported extends Error {
 	constructor(message, options) {
 		super(message, options);
 		this.name = "Unsupported";
+	}
+}
+
+/** A request the adapter cannot serve as asked (a malformed region): answered "BadRequest: ...". */
+export class BadRequest extends Error {
+	constructor(message) {
+		super(message);
+		this.name = "BadRequest";
 	}
 }
 
@@ -156,6 +165,37 @@ export function errorChain(err) {
 		e = e instanceof Error ? e.cause : undefined;
 	}
 	return out;
+}
+
+// --- regions (protocol 2) -------------------------------------------------------
+
+/**
+ * A request's region ([start, stop, step] per axis, a Python slice start:stop:step) as a list
+ * of [start, stop, step] numbers; null (absent or null) for the whole array. A malformed one
+ * is a BadRequest. Its fit to the array's shape is checked by checkRegion, once it is open.
+ */
+export function parseRegion(region) {
+	if (region === null || region === undefined) return null;
+	const int = (v) => typeof v === "number" && Number.isSafeInteger(v);
+	const ok = Array.isArray(region) && region.every((r) =>
+		Array.isArray(r) && r.length === 3 && r.every(int) && 0 <= r[0] && r[0] < r[1] && r[2] >= 1);
+	if (!ok) {
+		throw new BadRequest(`a region is a list of [start, stop, step] with 0 <= start < stop and step >= 1: ${stringifyJSON(region)}`);
+	}
+	return region.map((r) => [...r]);
+}
+
+/** A region must name every axis of the array and stay inside its shape (null: the whole array). */
+export function checkRegion(region, shape) {
+	if (region === null) return;
+	if (region.length !== shape.length || region.some(([, stop], d) => stop > shape[d])) {
+		throw new BadRequest(`region ${stringifyJSON(region)} does not fit shape ${stringifyJSON([...shape])}`);
+	}
+}
+
+/** The shape of a region's selection: ceil((stop - start) / step) per axis. */
+export function regionShape(region) {
+	return region.map(([start, stop, step]) => Math.ceil((stop - start) / step));
 }
 
 // --- canonical bytes ------------------------------------------------------------
@@ -345,8 +385,10 @@ export class Adapter {
 	}
 
 	async read(req) {
+		const region = parseRegion(req.region);
 		const t0 = process.hrtime.bigint();
-		const r = await this.backend.read(req.target, req.path ?? "", req.format ?? null);
+		// The backend reads the region (after checkRegion on the open array) through its library.
+		const r = await this.backend.read(req.target, req.path ?? "", req.format ?? null, region);
 		const elapsed = Number(process.hrtime.bigint() - t0) / 1e6;
 		const raw = canonicalBytes(r.dtype, r.shape, r.data, r.stride);
 		if (req.dump) writeFileSync(req.dump, raw);
@@ -380,6 +422,7 @@ export class Adapter {
 			return { id, ...resp };
 		} catch (err) {
 			if (err instanceof Unsupported) return { id, status: "unsupported", error: err.message };
+			if (err instanceof BadRequest) return { id, status: "error", error: errorText(err) };
 			const reason = this.backend.unsupportedReason?.(err, op);
 			if (reason) return { id, status: "unsupported", error: reason };
 			process.stderr.write(`${err?.stack ?? err}\n`);
@@ -448,6 +491,7 @@ export async function main(makeBackend, argv = process.argv.slice(2)) {
 		resp = await adapter.handle({
 			op: "read", id: "cli", target: argJSON(opts["target-json"]), path: opts.path ?? "",
 			format: opts.format ?? null, dump: opts.dump ?? null,
+			region: opts["region-json"] !== undefined ? argJSON(opts["region-json"]) : null,
 		});
 	} else if (cmd === "write") {
 		resp = await adapter.handle({

@@ -8,7 +8,8 @@
  *     build/zc-canonical-test VECTORS.json [REPORT]      (`make test`)
  *
  * One line per vector ("ok|skip|FAIL array|fill NAME[: why]") to REPORT or stdout; the exit
- * status is 1 when a vector failed. */
+ * status is 1 when a vector failed. Also the region code (zc_parse_region, zc_check_region,
+ * zc_region_count) on requests' regions, good and malformed: a line per region on stderr. */
 #define _GNU_SOURCE
 #include "zc_common.h"
 
@@ -219,6 +220,57 @@ static void fill(json_object *v) {
     line(*why ? "FAIL" : "ok", "fill", name, *why ? why : NULL);
 }
 
+/* A request's region: parsed (or refused as malformed), checked against a shape (or refused as
+ * not fitting), and the counts of what it selects. */
+static const struct {
+    const char *json;
+    int ndims;
+    size_t shape[3];
+    const char *want; /* "parse": malformed, "fit": does not fit the shape, else the counts */
+} REGIONS[] = {
+    {"[[3, 17, 1], [5, 29, 4]]", 2, {20, 30}, "14 6"},
+    {"[[0, 20, 7], [29, 30, 1]]", 2, {20, 30}, "3 1"},
+    {"[[19, 20, 3]]", 1, {20}, "1"},
+    {"[[0, 5, 5], [0, 6, 5], [1, 2, 9]]", 3, {5, 6, 2}, "1 2 1"},
+    {"[]", 0, {0}, ""},
+    {"[[0, 21, 1]]", 1, {20}, "fit"},
+    {"[[0, 1, 1], [0, 1, 1]]", 1, {20}, "fit"},
+    {"[[0, 1, 1]]", 2, {20, 30}, "fit"},
+    {"[[0, 1]]", 1, {20}, "parse"},
+    {"[[0, 1, 1, 1]]", 1, {20}, "parse"},
+    {"[[1, 1, 1]]", 1, {20}, "parse"},
+    {"[[2, 1, 1]]", 1, {20}, "parse"},
+    {"[[0, 2, 0]]", 1, {20}, "parse"},
+    {"[[-1, 2, 1]]", 1, {20}, "parse"},
+    {"[[0, 2.0, 1]]", 1, {20}, "parse"},
+    {"[[true, 2, 1]]", 1, {20}, "parse"},
+    {"[[0, \"2\", 1]]", 1, {20}, "parse"},
+    {"[0, 2, 1]", 1, {20}, "parse"},
+    {"{\"start\": 0}", 1, {20}, "parse"},
+    {"\"0:2\"", 1, {20}, "parse"},
+};
+
+static void regions(void) {
+    int bad = 0;
+    for (size_t i = 0; i < sizeof REGIONS / sizeof *REGIONS; i++) {
+        json_object *v = zc_json_parse(REGIONS[i].json, strlen(REGIONS[i].json));
+        zc_region r;
+        zc_err err = {ZC_OK, ""};
+        char got[256] = "";
+        if (zc_parse_region(v, &r, &err) != ZC_OK) snprintf(got, sizeof got, "parse");
+        else if (zc_check_region(&r, REGIONS[i].ndims, REGIONS[i].shape, &err) != ZC_OK) snprintf(got, sizeof got, "fit");
+        else
+            for (int a = 0; a < r.ndims; a++)
+                snprintf(got + strlen(got), sizeof got - strlen(got), "%s%zu", a ? " " : "", zc_region_count(&r, a));
+        int ok = !strcmp(got, REGIONS[i].want) && (err.status == ZC_OK || (err.status == ZC_BADREQUEST && err.msg[0]));
+        fprintf(stderr, "%s region %s: %s%s%s\n", ok ? "ok" : "FAIL", REGIONS[i].json, got, err.msg[0] ? " | " : "",
+                err.msg);
+        bad += !ok;
+        json_object_put(v);
+    }
+    failed += bad;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: %s VECTORS.json [REPORT]\n", argv[0]);
@@ -239,6 +291,7 @@ int main(int argc, char **argv) {
     json_object *arrays = zc_get(doc, "arrays"), *fills = zc_get(doc, "fill_values");
     for (size_t i = 0; i < json_object_array_length(arrays); i++) array(json_object_array_get_idx(arrays, i));
     for (size_t i = 0; i < json_object_array_length(fills); i++) fill(json_object_array_get_idx(fills, i));
+    regions();
     fclose(out);
     json_object_put(doc);
     free(text);

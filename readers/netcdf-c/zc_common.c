@@ -1,5 +1,5 @@
-/* Protocol v1 plumbing: JSON-lines loop, one-shot CLI, canonical forms, SHA-256
- * (OpenSSL libcrypto), dumps, JSON helpers (json-c). Nothing here knows netCDF. */
+/* Protocol plumbing (protocol 2): JSON-lines loop, one-shot CLI, regions, canonical forms,
+ * SHA-256 (OpenSSL libcrypto), dumps, JSON helpers (json-c). Nothing here knows netCDF. */
 #define _GNU_SOURCE
 #include "zc_common.h"
 
@@ -19,7 +19,7 @@
 #error "this adapter assumes a little-endian host (canonical bytes are little-endian)"
 #endif
 
-#define PROTOCOL 1
+#define PROTOCOL 2 /* 2: reads of a region (docs/protocol.md) */
 
 static FILE *proto_out; /* the real stdout; fd 1 is redirected to stderr */
 
@@ -145,6 +145,51 @@ double zc_now_ms(void) {
 
 void zc_put_u32le(unsigned char *p, uint32_t v) {
     p[0] = v & 0xff; p[1] = (v >> 8) & 0xff; p[2] = (v >> 16) & 0xff; p[3] = (v >> 24) & 0xff;
+}
+
+/* --- regions --------------------------------------------------------------------- */
+
+int zc_parse_region(json_object *v, zc_region *out, zc_err *err) {
+    out->ndims = 0;
+    int ok = v && json_object_is_type(v, json_type_array) && json_object_array_length(v) <= ZC_MAXDIMS;
+    for (size_t i = 0; ok && i < json_object_array_length(v); i++) {
+        json_object *axis = json_object_array_get_idx(v, i);
+        ok = json_object_is_type(axis, json_type_array) && json_object_array_length(axis) == 3;
+        int64_t x[3] = {0, 0, 0};
+        for (size_t k = 0; ok && k < 3; k++) {
+            json_object *e = json_object_array_get_idx(axis, k);
+            ok = json_object_is_type(e, json_type_int);
+            if (ok) x[k] = json_object_get_int64(e); /* saturates beyond INT64_MAX: beyond every shape */
+        }
+        ok = ok && 0 <= x[0] && x[0] < x[1] && x[2] >= 1;
+        if (ok) {
+            out->start[i] = (size_t)x[0];
+            out->stop[i] = (size_t)x[1];
+            out->step[i] = (size_t)x[2];
+            out->ndims = (int)i + 1;
+        }
+    }
+    if (ok) return ZC_OK;
+    return zc_fail(err, ZC_BADREQUEST, "a region is a list of at most %d [start, stop, step] with 0 <= start < stop "
+                   "and step >= 1: %s", ZC_MAXDIMS, v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : "null");
+}
+
+int zc_check_region(const zc_region *r, int ndims, const size_t *shape, zc_err *err) {
+    if (!r) return ZC_OK;
+    int ok = r->ndims == ndims;
+    for (int i = 0; ok && i < ndims; i++) ok = r->stop[i] <= shape[i];
+    if (ok) return ZC_OK;
+    char reg[2048] = "", shp[1024] = "";
+    size_t n = 0, m = 0;
+    for (int i = 0; i < r->ndims && n < sizeof reg; i++)
+        n += (size_t)snprintf(reg + n, sizeof reg - n, "%s[%zu, %zu, %zu]", i ? ", " : "", r->start[i], r->stop[i], r->step[i]);
+    for (int i = 0; i < ndims && m < sizeof shp; i++)
+        m += (size_t)snprintf(shp + m, sizeof shp - m, "%s%zu", i ? ", " : "", shape[i]);
+    return zc_fail(err, ZC_BADREQUEST, "region [%s] does not fit shape [%s]", reg, shp);
+}
+
+size_t zc_region_count(const zc_region *r, int axis) {
+    return (r->stop[axis] - r->start[axis] - 1) / r->step[axis] + 1; /* start < stop */
 }
 
 /* --- canonical forms ------------------------------------------------------------ */
@@ -341,9 +386,12 @@ static json_object *do_read(const zc_backend *b, json_object *req, zc_err *err) 
     const char *path = zc_str(req, "path");
     const char *format = zc_str(req, "format");
     const char *dump = zc_str(req, "dump");
+    zc_region region;
+    json_object *rv = zc_get(req, "region");
+    if (rv && zc_parse_region(rv, &region, err) != ZC_OK) return NULL;
     zc_read_result res;
     memset(&res, 0, sizeof res);
-    if (b->read(target, path ? path : "", format, &res, err) != ZC_OK) {
+    if (b->read(target, path ? path : "", format, rv ? &region : NULL, &res, err) != ZC_OK) {
         free(res.canon);
         json_object_put(res.fill);
         json_object_put(res.attributes);
@@ -462,7 +510,7 @@ static void usage(const char *prog) {
     fprintf(stderr,
             "usage: %s [serve]\n"
             "       %s hello\n"
-            "       %s read --target-json J --path P --format F [--dump D]\n"
+            "       %s read --target-json J --path P --format F [--dump D] [--region-json R]\n"
             "       %s write --case-json J|@file --data F --target-json J\n",
             prog, prog, prog, prog);
     exit(2);
@@ -480,7 +528,7 @@ int zc_main(int argc, char **argv, const zc_backend *b) {
     if (argc < 2 || !strcmp(argv[1], "serve")) return serve(b);
 
     const char *cmd = argv[1];
-    const char *target = NULL, *path = "", *format = NULL, *dump = NULL, *kase = NULL, *data = NULL;
+    const char *target = NULL, *path = "", *format = NULL, *dump = NULL, *kase = NULL, *data = NULL, *region = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -489,6 +537,7 @@ int zc_main(int argc, char **argv, const zc_backend *b) {
         else if (!strcmp(a, "--path")) path = v;
         else if (!strcmp(a, "--format")) format = v;
         else if (!strcmp(a, "--dump")) dump = v;
+        else if (!strcmp(a, "--region-json")) region = v;
         else if (!strcmp(a, "--case-json")) kase = v;
         else if (!strcmp(a, "--data")) data = v;
         else usage(argv[0]);
@@ -505,6 +554,7 @@ int zc_main(int argc, char **argv, const zc_backend *b) {
         json_object_object_add(req, "path", json_object_new_string(path));
         json_object_object_add(req, "format", format ? json_object_new_string(format) : NULL);
         json_object_object_add(req, "dump", dump ? json_object_new_string(dump) : NULL);
+        json_object_object_add(req, "region", region ? arg_json(region) : NULL);
     } else if (!strcmp(cmd, "write")) {
         if (!target || !kase || !data) usage(argv[0]);
         json_object_object_add(req, "op", json_object_new_string("write"));

@@ -1,5 +1,5 @@
-/* Protocol v1 plumbing for the netcdf-c adapter: the JSON-lines loop, the
- * one-shot CLI, the canonical forms, hashing and dumps. The library part lives in
+/* Protocol plumbing for the netcdf-c adapter (protocol 2: reads of a region): the
+ * JSON-lines loop, the one-shot CLI, regions, the canonical forms, hashing and dumps. The library part lives in
  * zc_netcdf.c. See docs/protocol.md; the canonical code is tested on
  * canonical/vectors by test_canonical.c (`make test`). */
 #ifndef ZC_COMMON_H
@@ -20,10 +20,28 @@ typedef struct {
 /* Sets err and returns its status (so `return zc_fail(...)` reads naturally). */
 int zc_fail(zc_err *err, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* A whole array as read: canonical bytes plus what the response reports. */
+#define ZC_MAXDIMS 64
+
+/* A read's region: one start:stop:step (a Python slice, stop exclusive) per axis, in the
+ * protocol's view of the array. */
 typedef struct {
     int ndims;
-    size_t shape[64];
+    size_t start[ZC_MAXDIMS], stop[ZC_MAXDIMS], step[ZC_MAXDIMS];
+} zc_region;
+
+/* The request's "region" (NULL: absent or null, the whole array) into *out; ZC_BADREQUEST
+ * (err set) when it is no list of [start, stop, step] with 0 <= start < stop and step >= 1. */
+int zc_parse_region(json_object *v, zc_region *out, zc_err *err);
+/* ZC_BADREQUEST when the region has not one slice per axis of `shape` or goes beyond it
+ * (a backend calls it once the array is open); ZC_OK for NULL (the whole array). */
+int zc_check_region(const zc_region *r, int ndims, const size_t *shape, zc_err *err);
+/* Elements the region selects along `axis`: ceil((stop - start) / step). */
+size_t zc_region_count(const zc_region *r, int axis);
+
+/* An array (or the region of it) as read: canonical bytes plus what the response reports. */
+typedef struct {
+    int ndims;
+    size_t shape[ZC_MAXDIMS]; /* of what was read: the region's when there is one */
     char dtype[32];          /* canonical dtype name */
     unsigned char *canon;    /* canonical bytes (malloc'd) */
     size_t canon_len;
@@ -38,7 +56,9 @@ typedef struct {
     const char *(*version)(void);
     json_object *(*components)(void);
     int (*write)(json_object *kase, const char *data_path, json_object *target, zc_err *err);
-    int (*read)(json_object *target, const char *path, const char *format, zc_read_result *res, zc_err *err);
+    /* region NULL: the whole array; else only the region, through the library's own selection */
+    int (*read)(json_object *target, const char *path, const char *format, const zc_region *region,
+                zc_read_result *res, zc_err *err);
 } zc_backend;
 
 int zc_main(int argc, char **argv, const zc_backend *backend);

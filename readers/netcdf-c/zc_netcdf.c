@@ -1,4 +1,4 @@
-/* netcdf-c adapter (protocol v1): Zarr v2 through netcdf-c's NCZarr, in C.
+/* netcdf-c adapter (protocol 2): Zarr v2 through netcdf-c's NCZarr, in C.
  *
  * Built against Debian's libnetcdf-dev (4.9.0 on bookworm); the version answered
  * in hello is nc_inq_libvers() at run time. Datasets are opened with NCZarr URLs in
@@ -49,6 +49,8 @@
  *   fill value comes from nc_inq_var_fill (null when the variable is not
  *   pre-filled). NC_STRING is reported as S<n> when `_nczarr_maxstrlen` n is known,
  *   else as `string`; NC_CHAR as S1.
+ * - Regions: nc_get_vars with start, count and stride (netCDF's strided hyperslab, which
+ *   NCZarr maps onto the chunks it touches); the whole array with nc_get_var.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -845,7 +847,23 @@ static void restore_env(const char *key, char *saved) {
     free(saved);
 }
 
-static int nc_read(json_object *target, const char *path, const char *format, zc_read_result *res, zc_err *err) {
+/* The values of the whole variable (nc_get_var), or of the region only: nc_get_vars, the strided
+ * hyperslab netCDF's users read a region with. `buf` holds the elements in the variable's own type
+ * (a char * per element for NC_STRING). */
+static int get_values(int grp, int var, const zc_region *region, void *buf) {
+    if (!region) return nc_get_var(grp, var, buf);
+    size_t start[ZC_MAXDIMS], count[ZC_MAXDIMS];
+    ptrdiff_t stride[ZC_MAXDIMS];
+    for (int i = 0; i < region->ndims; i++) {
+        start[i] = region->start[i];
+        count[i] = zc_region_count(region, i);
+        stride[i] = (ptrdiff_t)region->step[i];
+    }
+    return nc_get_vars(grp, var, start, count, stride, buf);
+}
+
+static int nc_read(json_object *target, const char *path, const char *format, const zc_region *region,
+                   zc_read_result *res, zc_err *err) {
     if (format && !strcmp(format, "zarr3")) return zc_fail(err, ZC_UNSUPPORTED, NO_V3, version());
     if (!format || strcmp(format, "zarr2")) return zc_fail(err, ZC_UNSUPPORTED, NO_N5);
     const char *kind = zc_str(target, "kind");
@@ -942,11 +960,14 @@ have_var:;
     nc_type t;
     int nd, dimids[NC_MAX_VAR_DIMS], natts;
     if ((s = nc_inq_var(grp, var, NULL, &t, &nd, dimids, &natts)) != NC_NOERR) { rc = nc_error(err, s, "nc_inq_var"); goto done; }
-    if (nd > 64) { rc = zc_fail(err, ZC_UNSUPPORTED, "%d dimensions", nd); goto done; }
+    if (nd > ZC_MAXDIMS) { rc = zc_fail(err, ZC_UNSUPPORTED, "%d dimensions", nd); goto done; }
     size_t nelem = 1;
     res->ndims = nd;
-    for (int i = 0; i < nd; i++) {
+    for (int i = 0; i < nd; i++)
         if ((s = nc_inq_dimlen(grp, dimids[i], &res->shape[i])) != NC_NOERR) { rc = nc_error(err, s, "nc_inq_dimlen"); goto done; }
+    if ((rc = zc_check_region(region, nd, res->shape, err))) goto done;
+    for (int i = 0; i < nd; i++) {
+        if (region) res->shape[i] = zc_region_count(region, i); /* what is read: the region's shape */
         nelem *= res->shape[i];
     }
     /* attributes (all of the variable's netCDF attributes) */
@@ -961,12 +982,13 @@ have_var:;
         if (!strcmp(aname, "_nczarr_maxstrlen") && json_object_is_type(val, json_type_int))
             maxstrlen = json_object_get_int(val);
     }
+    const char *get_what = region ? "nc_get_vars" : "nc_get_var";
     const dtinfo *dt = dtype_by_type(t);
     if (dt) {
         snprintf(res->dtype, sizeof res->dtype, "%s", dt->name);
         res->canon_len = nelem * (size_t)dt->size;
         res->canon = malloc(res->canon_len ? res->canon_len : 1);
-        if (nelem && (s = nc_get_var(grp, var, res->canon)) != NC_NOERR) { rc = nc_error(err, s, "nc_get_var"); goto done; }
+        if (nelem && (s = get_values(grp, var, region, res->canon)) != NC_NOERR) { rc = nc_error(err, s, get_what); goto done; }
         zc_canonical_fixed(dt->name, res->canon, res->canon_len);
         int no_fill = 0;
         unsigned char fb[8] = {0};
@@ -976,7 +998,7 @@ have_var:;
         snprintf(res->dtype, sizeof res->dtype, "S1");
         res->canon_len = nelem;
         res->canon = malloc(nelem ? nelem : 1);
-        if (nelem && (s = nc_get_var_text(grp, var, (char *)res->canon)) != NC_NOERR) { rc = nc_error(err, s, "nc_get_var"); goto done; }
+        if (nelem && (s = get_values(grp, var, region, res->canon)) != NC_NOERR) { rc = nc_error(err, s, get_what); goto done; }
         int no_fill = 0;
         char fc = 0;
         if ((s = nc_inq_var_fill(grp, var, &no_fill, &fc)) != NC_NOERR) { rc = nc_error(err, s, "nc_inq_var_fill"); goto done; }
@@ -984,7 +1006,7 @@ have_var:;
     } else if (t == NC_STRING) {
         char **strs = calloc(nelem ? nelem : 1, sizeof *strs);
         buf = strs;
-        if (nelem && (s = nc_get_var_string(grp, var, strs)) != NC_NOERR) { rc = nc_error(err, s, "nc_get_var"); goto done; }
+        if (nelem && (s = get_values(grp, var, region, strs)) != NC_NOERR) { rc = nc_error(err, s, get_what); goto done; }
         /* S<n>: the UTF-8 bytes, cut or NUL-padded to n; else `string` */
         if (maxstrlen > 0) snprintf(res->dtype, sizeof res->dtype, "S%d", maxstrlen);
         else snprintf(res->dtype, sizeof res->dtype, "string");

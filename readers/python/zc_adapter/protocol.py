@@ -1,4 +1,4 @@
-"""Protocol v1 for Python adapters: a persistent JSON-lines loop and a one-shot CLI.
+"""Protocols 1 and 2 (regions) for Python adapters: a persistent JSON-lines loop and a one-shot CLI.
 
 A backend (one per library, see backends/) only knows its library: how to
 write a case and how to read an array. Everything the protocol fixes, such as
@@ -22,7 +22,7 @@ import numpy as np
 
 import zc_canonical as canonical
 
-PROTOCOL = 1
+PROTOCOL = 2  # 2: reads of a region (docs/protocol.md)
 
 BACKENDS = {
     "zarr3": "zc_adapter.backends.zarr3",
@@ -71,7 +71,9 @@ class Backend:
     def write(self, case: dict, data: np.ndarray, target: dict) -> None:
         raise Unsupported("this adapter does not write")
 
-    def read(self, target: dict, path: str, fmt: str | None) -> ReadResult:
+    def read(self, target: dict, path: str, fmt: str | None, region: tuple[slice, ...] | None = None) -> ReadResult:
+        """The array at path, or only its region (one slice with a step per axis, in the protocol's view)
+        read through the library's own selection, so that it fetches only the chunks the region touches."""
         raise Unsupported("this adapter does not read")
 
 
@@ -83,6 +85,36 @@ def load_backend(name: str) -> Backend:
 
 def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip()
+
+
+class BadRequest(Exception):
+    pass
+
+
+def parse_region(region) -> tuple[slice, ...] | None:
+    """A request's region ([start, stop, step] per axis) as slices; None for the whole array."""
+    if region is None:
+        return None
+    ok = isinstance(region, list) and all(
+        isinstance(r, list) and len(r) == 3 and all(isinstance(v, int) and not isinstance(v, bool) for v in r)
+        and 0 <= r[0] < r[1] and r[2] >= 1 for r in region)
+    if not ok:
+        raise BadRequest(f"a region is a list of [start, stop, step] with 0 <= start < stop and step >= 1: {region!r}")
+    return tuple(slice(start, stop, step) for start, stop, step in region)
+
+
+def check_region(region: tuple[slice, ...] | None, shape) -> None:
+    """A region must have one slice per axis, inside the shape (an adapter calls it once the array is open)."""
+    if region is None:
+        return
+    if len(region) != len(shape) or any(s.stop > n for s, n in zip(region, shape)):
+        raise BadRequest(f"region {[[s.start, s.stop, s.step] for s in region]} does not fit shape {list(shape)}")
+
+
+def bounding_box(region: tuple[slice, ...]) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
+    """For a library without strided selection: the region's box (step 1) to read, and the steps to take
+    from what it returns."""
+    return tuple(slice(s.start, s.stop) for s in region), tuple(slice(None, None, s.step) for s in region)
 
 
 class Adapter:
@@ -109,7 +141,8 @@ class Adapter:
 
     def read(self, req: dict) -> dict:
         t0 = time.perf_counter()
-        result = self.backend.read(req["target"], req.get("path", ""), req.get("format"))
+        region = parse_region(req.get("region"))
+        result = self.backend.read(req["target"], req.get("path", ""), req.get("format"), region)
         elapsed = (time.perf_counter() - t0) * 1000
         arr = np.asarray(result.array)
         dtype = result.dtype or canonical.dtype_name(arr.dtype)
@@ -143,6 +176,8 @@ class Adapter:
             resp = self.write(req) if op == "write" else self.read(req)
         except Unsupported as exc:
             return {"id": rid, "status": "unsupported", "error": str(exc)}
+        except BadRequest as exc:
+            return {"id": rid, "status": "error", "error": f"BadRequest: {exc}"}
         except Exception as exc:  # the library's own error, reported verbatim
             traceback.print_exc(file=sys.stderr)
             return {"id": rid, "status": "error", "error": error_text(exc)}
@@ -181,6 +216,7 @@ def add_verbs(parser: argparse.ArgumentParser) -> None:
     r.add_argument("--path", default="")
     r.add_argument("--format", default=None)
     r.add_argument("--dump", default=None)
+    r.add_argument("--region-json", default=None, help="read only this region: [[start, stop, step], ...] per axis")
     w = sub.add_parser("write", help="write one case and print the response")
     w.add_argument("--case-json", required=True, help="the case as JSON, or @file")
     w.add_argument("--data", required=True)
@@ -204,7 +240,8 @@ def run_verb(adapter: Adapter, args: argparse.Namespace) -> int:
         resp = adapter.handle({"op": "hello", "protocol": PROTOCOL})
     elif args.cmd == "read":
         resp = adapter.handle({"op": "read", "id": "cli", "target": arg_json(args.target_json),
-                               "path": args.path, "format": args.format, "dump": args.dump})
+                               "path": args.path, "format": args.format, "dump": args.dump,
+                               "region": json.loads(args.region_json) if args.region_json else None})
     else:
         resp = adapter.handle({"op": "write", "id": "cli", "case": arg_json(args.case_json),
                                "data": args.data, "target": arg_json(args.target_json)})
@@ -213,7 +250,7 @@ def run_verb(adapter: Adapter, args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="zc_adapter", description="Zarr conformance adapter (protocol v1)")
+    parser = argparse.ArgumentParser(prog="zc_adapter", description="Zarr conformance adapter (protocols 1 and 2)")
     parser.add_argument("--backend", required=True, choices=sorted(BACKENDS))
     add_verbs(parser)
     args = parser.parse_args(argv)

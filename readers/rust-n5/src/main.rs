@@ -1,4 +1,4 @@
-//! zarr-conformance protocol v1 adapter for the `n5` crate (github.com/aschampion/rust-n5).
+//! zarr-conformance adapter (protocols 1 and 2) for the `n5` crate (github.com/aschampion/rust-n5).
 //!
 //! One process serves many JSON-lines requests on stdin/stdout (`serve`, the default), and the
 //! same code path runs one request from a shell (`hello`, `read ...`, `write ...`); the loop,
@@ -11,6 +11,10 @@
 //!   `read_ndarray` over the dataset's bounds (missing blocks stay zero). The crate presents
 //!   N5's own axis order (dimensions fastest-varying first) as a column-major ndarray; the
 //!   protocol compares the reversed, C-order view, which is that array's transpose.
+//! * A region (protocol 2) is read as its users read part of a dataset: `read_ndarray` over a
+//!   `BoundingBox` (the region's axes reversed into N5's order), which reads only the blocks the
+//!   box touches. A bounding box has no step, so the adapter reads the region's box and keeps
+//!   every step-th element per axis of its C-order view (an ndarray slice with a step).
 //! * Writes with `N5Filesystem::open_or_create`, `create_group`, `create_dataset`,
 //!   `set_attributes` and `write_ndarray` (the whole array, or block by block leaving out the
 //!   case's missing chunks); the compression is the case's N5 `compression` object as the
@@ -31,6 +35,7 @@ use n5::{ReadableDataBlock, ReinitDataBlock, WriteableDataBlock};
 use ndarray::{ArrayView, Axis, IxDyn, ShapeBuilder, Slice};
 use serde_json::{Map, Value, json};
 use zc_protocol::reference::{Elements, chunk_grid};
+use zc_protocol::region::{Region, region};
 use zc_protocol::{
     Adapter, Failure, PROTOCOL, R, canonical, err_text, error, field, missing_chunks, object, str_field, u64_list,
 };
@@ -137,13 +142,37 @@ fn metadata_failure(e: std::io::Error) -> Failure {
 // ---------------------------------------------------------------------------
 // read
 
-fn read_as<T: Element>(n5: &N5Filesystem, path: &str, attrs: &DatasetAttributes, dtype: &str) -> R<Vec<u8>>
+/// The dataset's bounds, or the bounding box of `region` (given in the C-order view) in N5's order.
+fn bounding_box(attrs: &DatasetAttributes, region: Option<&Region>) -> BoundingBox {
+    match region {
+        None => attrs.get_bounds(),
+        Some(r) => {
+            let r = r.reversed();
+            BoundingBox::new(r.0.iter().map(|s| s.start).collect(), r.0.iter().map(|s| s.stop - s.start).collect())
+        }
+    }
+}
+
+fn read_as<T: Element>(
+    n5: &N5Filesystem,
+    path: &str,
+    attrs: &DatasetAttributes,
+    dtype: &str,
+    region: Option<&Region>,
+) -> R<Vec<u8>>
 where
     VecDataBlock<T>: DataBlock<T> + ReinitDataBlock<T> + ReadableDataBlock,
 {
-    let arr = n5.read_ndarray::<T>(path, attrs, &attrs.get_bounds()).map_err(error)?;
+    let arr = n5.read_ndarray::<T>(path, attrs, &bounding_box(attrs, region)).map_err(error)?;
     // A column-major array in N5's axis order: its transpose, in logical order, is the C-order view.
-    Ok(canonical_of(dtype, arr.t().iter()))
+    let mut view = arr.t();
+    if let Some(region) = region {
+        // The crate's bounding box has no step: of the box it read, every step-th element per axis.
+        for (k, s) in region.0.iter().enumerate() {
+            view.slice_axis_inplace(Axis(k), Slice::new(0, None, s.step as isize));
+        }
+    }
+    Ok(canonical_of(dtype, view.iter()))
 }
 
 fn do_read(req: &Value) -> R<Value> {
@@ -155,12 +184,19 @@ fn do_read(req: &Value) -> R<Value> {
         Some(f @ ("zarr2" | "zarr3")) => return Err(zarr_unsupported(f)),
         Some(other) => return Err(Failure::BadRequest(format!("unknown format {other:?}"))),
     }
+    let region = region(req)?;
     let t0 = Instant::now();
     let n5 = N5Filesystem::open(root).map_err(error)?;
     let attrs = n5.get_dataset_attributes(path).map_err(metadata_failure)?;
+    // N5 lists dimensions fastest-varying first; the protocol's view is C order.
+    let mut shape: Vec<u64> = attrs.get_dimensions().iter().rev().copied().collect();
+    if let Some(region) = &region {
+        region.check(&shape)?;
+        shape = region.shape();
+    }
     let data_type = *attrs.get_data_type();
     let dtype = dtype_name(data_type);
-    let raw = data_type_match!(data_type, { read_as::<RsType>(&n5, path, &attrs, dtype)? });
+    let raw = data_type_match!(data_type, { read_as::<RsType>(&n5, path, &attrs, dtype, region.as_ref())? });
     let elapsed = t0.elapsed().as_secs_f64() * 1000.0;
 
     let mut attributes: Map<String, Value> = object(Some(&n5.list_attributes(path).map_err(error)?));
@@ -171,8 +207,6 @@ fn do_read(req: &Value) -> R<Value> {
         // A root array: the container's version key sits in the same attributes.json.
         attributes.remove("n5");
     }
-    // N5 lists dimensions fastest-varying first; the protocol's view is C order.
-    let shape: Vec<u64> = attrs.get_dimensions().iter().rev().copied().collect();
     if let Some(dump) = req.get("dump").and_then(Value::as_str) {
         std::fs::write(dump, &raw).map_err(error)?;
     }

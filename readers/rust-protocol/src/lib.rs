@@ -1,9 +1,11 @@
-//! zarr-conformance protocol v1 (docs/protocol.md) for the adapters written in Rust
+//! zarr-conformance protocols 1 and 2 (docs/protocol.md) for the adapters written in Rust
 //! (readers/zarrs-rs, readers/rust-n5): one library, so that they answer alike.
 //!
 //! * the JSON-lines loop on stdin/stdout (`serve`, the default) and the one-shot command line
 //!   (`hello`, `read ...`, `write ...`) through the same code path ([`run`]); an adapter gives its
 //!   `hello` answer, its `read` and its `write` ([`Adapter`]);
+//! * the region of a read (protocol 2): parsed and checked, with the bounding box and the
+//!   elements to keep from it for a library without strided selection ([`region`]);
 //! * outcomes ([`Failure`]: unsupported, error as "Type: message", bad request) and panics caught
 //!   per request, so that one bad dataset never ends the worker;
 //! * the canonical bytes, hash and fill-value JSON ([`canonical`]), the reference data handed to
@@ -21,6 +23,7 @@ use serde_json::{Map, Value, json};
 
 pub mod canonical;
 pub mod reference;
+pub mod region;
 pub mod vectors;
 
 // Canonical bytes are little-endian, and the adapters take the libraries' in-memory element
@@ -28,7 +31,8 @@ pub mod vectors;
 #[cfg(target_endian = "big")]
 compile_error!("the Rust adapters assume a little-endian host");
 
-pub const PROTOCOL: u64 = 1;
+/// The protocol the Rust adapters speak: 2, reads of a region.
+pub const PROTOCOL: u64 = 2;
 
 // ---------------------------------------------------------------------------
 // Outcomes
@@ -176,7 +180,7 @@ pub fn serve<A: Adapter + ?Sized>(adapter: &A) -> i32 {
 
 fn usage(program: &str) -> i32 {
     eprintln!(
-        "usage: {program} [serve]\n       {program} hello\n       {program} read --target-json J --path P --format F [--dump D]\n       {program} write --case-json J|@file --data F --target-json J"
+        "usage: {program} [serve]\n       {program} hello\n       {program} read --target-json J --path P --format F [--dump D] [--region-json R]\n       {program} write --case-json J|@file --data F --target-json J"
     );
     2
 }
@@ -211,8 +215,15 @@ pub fn one_shot<A: Adapter + ?Sized>(adapter: &A, cmd: &str, args: &[String]) ->
                     return 2;
                 }
             };
+            let region = match get("region-json").map(|r| arg_json(&r)).transpose() {
+                Ok(r) => r.unwrap_or(Value::Null),
+                Err(e) => {
+                    eprintln!("--region-json: {e}");
+                    return 2;
+                }
+            };
             json!({"op": "read", "id": "cli", "target": target, "path": get("path").unwrap_or_default(),
-                   "format": get("format"), "dump": get("dump")})
+                   "format": get("format"), "dump": get("dump"), "region": region})
         }
         "write" => {
             let (Some(c), Some(d), Some(t)) = (get("case-json"), get("data"), get("target-json")) else {

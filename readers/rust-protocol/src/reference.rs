@@ -2,6 +2,7 @@
 //! the canonical bytes (C order, little-endian), NaNs as they are. And the index arithmetic
 //! writers and readers share: the elements of a chunk, axes reversed (N5's order).
 
+use crate::region::{Slice, selection_indices};
 use crate::{Failure, R};
 
 /// Bytes per element of a fixed-size canonical dtype (None: `string`, or not a dtype).
@@ -83,32 +84,8 @@ impl Elements {
 
 /// Flat C-order indices of the elements of a box of an array of `shape`.
 pub fn region_indices(shape: &[u64], ranges: &[std::ops::Range<u64>]) -> Vec<usize> {
-    let d = shape.len();
-    let mut strides = vec![1u64; d];
-    for k in (0..d.saturating_sub(1)).rev() {
-        strides[k] = strides[k + 1] * shape[k + 1];
-    }
-    let n: u64 = ranges.iter().map(|r| r.end - r.start).product();
-    let mut out = Vec::with_capacity(n as usize);
-    if n == 0 {
-        return out;
-    }
-    let mut idx: Vec<u64> = ranges.iter().map(|r| r.start).collect();
-    loop {
-        out.push(idx.iter().zip(&strides).map(|(i, s)| i * s).sum::<u64>() as usize);
-        let mut k = d;
-        loop {
-            if k == 0 {
-                return out;
-            }
-            k -= 1;
-            idx[k] += 1;
-            if idx[k] < ranges[k].end {
-                break;
-            }
-            idx[k] = ranges[k].start;
-        }
-    }
+    let slices: Vec<Slice> = ranges.iter().map(|r| Slice { start: r.start, stop: r.end, step: 1 }).collect();
+    selection_indices(shape, &slices)
 }
 
 /// Every chunk of a regular grid (`shape` in chunks of `chunks`) in C order: its grid index

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// zarr-conformance adapter (protocol v1) for zarr-js, the npm package `zarr-js` by
+// zarr-conformance adapter (protocol 2) for zarr-js, the npm package `zarr-js` by
 // freeman-lab (not zarr.js, the npm package `zarr`, whose adapter is readers/zarr-js).
 // Plain JavaScript ES modules, no build step: `npm ci` and one source file.
 //
@@ -13,11 +13,17 @@
 // Reading: zarr v2 through `load(uri, callback)`, which reads .zarray and every chunk and
 // merges them; zarr v3 through `open(uri, callback)`, its only v3 method, whose `get(key)` is
 // called for every chunk in C order (for a sharded array a key names an inner chunk, as its
-// README says) and the chunks are copied into one array. zarr-js returns no metadata: the
-// adapter reads .zarray / zarr.json through the same request function for the fill value (the
-// value zarr-js fills missing chunks with), for the data type where zarr-js hands back a plain
-// JS Array (bool, S<n>, U<n>, or an array whose first chunk is missing) and, for v3, for the
-// chunk grid to enumerate. zarr-js reads no attributes at all: the adapter reports none.
+// README says) and the chunks are copied into one array. A region (protocol 2), v2 or v3, is
+// read as zarr-js's users read part of an array: `open`, then `get(key)` of only the chunks
+// holding a selected element (its lazy, chunk-by-chunk API: zarr-js has no selection by
+// index ranges), and the adapter copies the selected elements, every step-th per axis, out of
+// those chunks.
+//
+// zarr-js returns no metadata: the adapter reads .zarray / zarr.json through the same request
+// function for the fill value (the value zarr-js fills missing chunks with), for the data type
+// where zarr-js hands back a plain JS Array (bool, S<n>, U<n>, or an array whose first chunk
+// is missing) and for the chunk grid to enumerate (v3, and v2 regions). zarr-js reads no
+// attributes at all: the adapter reports none.
 //
 // zarr-js decodes chunks inside the promise of its request function, so an error there
 // (an unknown compressor, a data type it has no array for, its v3 error path) is an unhandled
@@ -32,8 +38,8 @@ import aws4 from "aws4";
 import zarrJs from "zarr-js";
 
 import {
-	AZURE_API_VERSION, azureSharedKeyHeaders, chunkIndices, errorChain, errorText, main, packageVersion, s3CanonicalPath,
-	Unsupported,
+	AZURE_API_VERSION, azureSharedKeyHeaders, checkRegion, chunkIndices, errorChain, errorText, main, packageVersion, regionShape,
+	s3CanonicalPath, Unsupported,
 } from "zc-protocol";
 
 // --- escaped errors -----------------------------------------------------------------
@@ -251,7 +257,53 @@ function canonicalData(data, declared) {
 
 // --- read -------------------------------------------------------------------------------
 
-async function readV2(zarr, request, uri) {
+/**
+ * The selected elements of a region (null: the whole array), from the chunks `get(key)` of
+ * zarr-js's open() returns (whole chunks, edge chunks included): only the chunks holding a
+ * selected element are asked for, and their selected elements copied in C order.
+ */
+async function readChunks(get, shape, chunks, region, declared) {
+	const sel = region ?? shape.map((n) => [0, n, 1]);
+	const outShape = regionShape(sel);
+	const n = outShape.reduce((a, b) => a * b, 1);
+	const outStride = outShape.map((_, d) => outShape.slice(d + 1).reduce((a, b) => a * b, 1));
+	// Per axis: [chunk index, [[position in the chunk, position in the selection], ...]] of the
+	// chunks along that axis that hold a selected element.
+	const axes = sel.map(([start, stop, step], d) => {
+		const byChunk = new Map();
+		for (let i = start, k = 0; i < stop; i += step, k++) {
+			const c = Math.floor(i / chunks[d]);
+			if (!byChunk.has(c)) byChunk.set(c, []);
+			byChunk.get(c).push([i - c * chunks[d], k]);
+		}
+		return [...byChunk];
+	});
+	const ones = (lens) => lens.map(() => 1);
+	let out = null;
+	for (const pick of chunkIndices(axes.map((a) => a.length), ones(axes))) {
+		const along = pick.map((p, d) => axes[d][p]);
+		const chunk = await viaCallback((cb) => get(along.map(([c]) => c), cb));
+		out ??= new chunk.data.constructor(n);
+		const positions = along.map(([, pos]) => pos);
+		for (const at of chunkIndices(positions.map((p) => p.length), ones(positions))) {
+			let dst = 0;
+			const rel = at.map((j, d) => {
+				dst += positions[d][j][1] * outStride[d];
+				return positions[d][j][0];
+			});
+			out[dst] = chunk.get(...rel);
+		}
+	}
+	return { shape: outShape, ...canonicalData(out, declared) };
+}
+
+async function readV2(zarr, request, uri, region) {
+	if (region) {
+		const get = await viaCallback((cb) => zarr.open(uri, cb));
+		const meta = await metadataDocument(request, `${uri}/.zarray`);
+		checkRegion(region, meta.shape);
+		return { ...(await readChunks(get, meta.shape, meta.chunks, region, v2Dtype(meta.dtype))), fillValue: meta.fill_value };
+	}
 	const arr = await viaCallback((cb) => zarr.load(uri, cb));
 	const meta = await metadataDocument(request, `${uri}/.zarray`);
 	const { dtype, data } = canonicalData(arr.data, v2Dtype(meta.dtype));
@@ -259,41 +311,21 @@ async function readV2(zarr, request, uri) {
 	return { shape, dtype, data: offsetView(data, arr.offset), stride: [...arr.stride], fillValue: meta.fill_value };
 }
 
-async function readV3(zarr, request, uri) {
+async function readV3(zarr, request, uri, region) {
 	const get = await viaCallback((cb) => zarr.open(uri, cb));
 	const meta = await metadataDocument(request, `${uri}/zarr.json`);
-	const shape = meta.shape;
+	checkRegion(region, meta.shape);
 	const first = meta.codecs?.[0];
 	// The key of zarr-js's get(): a chunk of the grid, or an inner chunk of a shard.
 	const chunks = first?.name === "sharding_indexed" ? first.configuration.chunk_shape : meta.chunk_grid.configuration.chunk_shape;
-	let out = null;
-	let dtype = null;
-	const n = shape.reduce((a, b) => a * b, 1);
-	const cStride = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
-	const indices = shape.length ? [...chunkIndices(shape, chunks)] : [[]];
-	for (const idx of indices) {
-		const chunk = await viaCallback((cb) => get(idx, cb));
-		if (!out) {
-			({ dtype } = canonicalData(chunk.data, meta.data_type));
-			out = new chunk.data.constructor(n);
-		}
-		// Copy the part of the chunk inside the array (edge chunks are whole chunks in zarr-js).
-		const lo = idx.map((i, d) => i * chunks[d]);
-		const sub = lo.map((l, d) => Math.min(chunks[d], shape[d] - l));
-		for (const rel of chunkIndices(sub, sub.map(() => 1))) {
-			let dst = 0;
-			for (let d = 0; d < rel.length; d++) dst += (lo[d] + rel[d]) * cStride[d];
-			out[dst] = chunk.get(...rel);
-		}
-	}
-	return { shape, dtype, data: out, fillValue: meta.fill_value };
+	return { ...(await readChunks(get, meta.shape, chunks, region, meta.data_type)), fillValue: meta.fill_value };
 }
 
 function offsetView(data, offset) {
 	return offset ? data.subarray(offset) : data;
 }
 
-async function read(target, path, format) {
+async function read(target, path, format, region) {
 	if (format === "n5") throw new Unsupported("zarr-js reads zarr v2 and v3 only (no N5)");
 	const [root, request, config = {}] = location(target);
 	const uri = path ? `${root}/${path}` : root;
@@ -302,7 +334,7 @@ async function read(target, path, format) {
 	const zarr = version === "v3" ? zarrJs(r, version, config) : zarrJs(r, version);
 	let result;
 	try {
-		result = version === "v3" ? await readV3(zarr, r, uri) : await readV2(zarr, r, uri);
+		result = version === "v3" ? await readV3(zarr, r, uri, region) : await readV2(zarr, r, uri, region);
 	} catch (err) {
 		// zarr-js holds chunks in the typed array of its own table of data types; for any other
 		// data type `new constructors[dtype](...)` throws this TypeError: it lacks the type.

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// zarr-conformance adapter (protocol v1) for zarr.js (npm package `zarr`), in plain
+// zarr-conformance adapter (protocol 2) for zarr.js (npm package `zarr`), in plain
 // JavaScript (ES modules; no TypeScript build step: `npm ci` and two source files).
 //
 // zarr.js implements zarr v2 only. Stores: zarr.js ships HTTPStore (fetch) and
@@ -14,6 +14,10 @@
 // `.attrs.put`, the data with ZarrArray.set chunk by chunk (missing chunks unwritten).
 // What zarr.js refuses ("not supported") is answered "unsupported" with its own text.
 //
+// Reading: ZarrArray.getRaw, of the whole array or of a region as zarr.js's own selection,
+// [zarr.slice(start, stop, step), ...], with which it fetches and decodes only the chunks
+// the region touches.
+//
 // hello.version is read at run time from the installed zarr package.json.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -24,7 +28,7 @@ import { LZ4, Zstd } from "numcodecs";
 import * as zarr from "zarr";
 
 import {
-	AZURE_API_VERSION, azureSharedKeyHeaders, chunkIndices, chunkRegion, errorChain, errorText, extractRegion, fillFromJSON,
+	AZURE_API_VERSION, azureSharedKeyHeaders, checkRegion, chunkIndices, chunkRegion, errorChain, errorText, extractRegion, fillFromJSON,
 	main, packageVersion, s3CanonicalPath,
 	Unsupported,
 } from "zc-protocol";
@@ -265,10 +269,12 @@ async function write(c, parts, target) {
 
 // --- read -----------------------------------------------------------------------
 
-async function read(target, path, format) {
+async function read(target, path, format, region) {
 	if (format && format !== "zarr2") throw new Unsupported(`zarr.js implements zarr v2 only (no ${format})`);
 	const arr = await zarr.openArray({ store: readStore(target), path: path || null, mode: "r" });
-	const out = await arr.getRaw(null);
+	checkRegion(region, arr.shape);
+	const selection = region?.length ? region.map(([start, stop, step]) => zarr.slice(start, stop, step)) : null;
+	const out = await arr.getRaw(selection);
 	const attributes = await arr.attrs.asObject();
 	return { shape: out.shape, dtype: canonicalDtype(arr.dtype), data: out.data, fillValue: arr.fillValue, attributes };
 }

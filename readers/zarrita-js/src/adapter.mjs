@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// zarr-conformance adapter (protocol v1) for zarrita.js, in plain JavaScript (ES modules;
+// zarr-conformance adapter (protocol 2) for zarrita.js, in plain JavaScript (ES modules;
 // no TypeScript build step, which keeps the adapter to `npm ci` and two source files).
 //
 // Reads zarr v2 and v3 (sharding included) from local directories (FileSystemStore of
 // @zarrita/storage), HTTP (FetchStore), and S3 as HTTP: anonymous requests go through a
 // plain FetchStore on endpoint/bucket/key; signed requests through FetchStore's custom
 // `fetch` hook, signing each request (Range headers included) with AWS SigV4 by `aws4`;
-// kerchunk references through @zarrita/storage's ReferenceStore. No N5.
+// kerchunk references through @zarrita/storage's ReferenceStore. No N5. A region is read
+// with zarrita's own selection, zarr.get(arr, [zarr.slice(start, stop, step), ...]), which
+// fetches and decodes only the chunks (and the inner chunks of shards) the region touches.
 //
 // Writes zarr v3 only: zarrita.create writes zarr.json and nothing else (it has no zarr
 // v2 writer). Groups and the array are made with zarr.create, the data with zarr.set,
@@ -24,8 +26,8 @@ import aws4 from "aws4";
 import * as zarr from "zarrita";
 
 import {
-	AZURE_API_VERSION, azureSharedKeyHeaders, chunkIndices, chunkRegion, errorChain, errorText, extractRegion, extractRegionValues, fillFromJSON, main,
-	packageVersion, s3CanonicalPath, Unsupported,
+	AZURE_API_VERSION, azureSharedKeyHeaders, checkRegion, chunkIndices, chunkRegion, errorChain, errorText, extractRegion, extractRegionValues,
+	fillFromJSON, main, packageVersion, s3CanonicalPath, Unsupported,
 } from "zc-protocol";
 
 // zarrita.js supports float16 where the runtime has a global Float16Array (it looks at
@@ -252,11 +254,12 @@ async function write(c, parts, target) {
 
 // --- read -----------------------------------------------------------------------
 
-async function read(target, path, format) {
+async function read(target, path, format, region) {
 	if (format === "n5") throw new Unsupported("zarrita has no N5 support");
 	const location = zarr.root(await readStore(target)).resolve(path || "/");
 	const opener = format === "zarr2" ? zarr.open.v2 : format === "zarr3" ? zarr.open.v3 : zarr.open;
 	const arr = await opener(location, { kind: "array" });
+	checkRegion(region, arr.shape);
 	const dtype = canonicalDtype(arr.dtype);
 	const attributes = arr.attrs ?? {};
 	if (arr.shape.length === 0) {
@@ -264,7 +267,8 @@ async function read(target, path, format) {
 		const value = await zarr.get(arr, null);
 		return { shape: [], dtype, data: scalarArray(arr.dtype, value), fillValue: arr.fillValue, attributes };
 	}
-	const out = await zarr.get(arr, null);
+	const selection = region ? region.map(([start, stop, step]) => zarr.slice(start, stop, step)) : null;
+	const out = await zarr.get(arr, selection);
 	return { shape: out.shape, dtype, data: out.data, stride: out.stride, fillValue: arr.fillValue, attributes };
 }
 

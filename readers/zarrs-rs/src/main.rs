@@ -1,4 +1,4 @@
-//! zarr-conformance protocol v1 adapter for the `zarrs` crate (Rust).
+//! zarr-conformance adapter (protocols 1 and 2) for the `zarrs` crate (Rust).
 //!
 //! One process serves many JSON-lines requests on stdin/stdout (`serve`, the
 //! default), and the same code path runs one request from a shell (`hello`,
@@ -16,6 +16,11 @@
 //!   aws, gcp, azure and http builders, pointed at the target's endpoint) and zarrs'
 //!   async API on a tokio runtime; S3 writes (the native write mode) through the
 //!   same store behind zarrs' `AsyncToSyncStorageAdapter`.
+//! * A region (protocol 2) is read with `retrieve_array_subset` over an `ArraySubset`, the
+//!   users' API for a part of an array: zarrs fetches and decodes only the chunks (and the inner
+//!   chunks of shards) the subset touches. An `ArraySubset` is a box (a start and a shape per
+//!   axis) and zarrs has no strided selection, so the adapter reads the region's bounding box and
+//!   keeps every step-th element per axis. For N5 the region's axes are reversed first.
 //! * An array at path "" is the dataset root: it is written without group metadata
 //!   and opened at the node path "/".
 //! * hello.version is `zarrs::version::version_str()`, the version constant zarrs
@@ -50,6 +55,7 @@ use zarrs_object_store::object_store::{
     gcp::GoogleCloudStorageBuilder, http::HttpBuilder, prefix::PrefixStore,
 };
 use zc_protocol::reference::{Elements, Gathered, chunk_grid, region_indices, reverse_axes};
+use zc_protocol::region::{Region, region};
 use zc_protocol::{Adapter, Failure, PROTOCOL, R, err_text, error, field, missing_chunks, object, str_field, u64_list};
 
 // (zarrs' in-memory element bytes are native-endian; zc_protocol refuses to build on a
@@ -122,6 +128,7 @@ fn canonical_dtype(dt: &DataType) -> R<String> {
 
 /// What a read produced, before canonicalisation.
 struct ReadOut {
+    /// The shape of `bytes`: the array's, or the region's bounding box (in zarrs' axis order).
     shape: Vec<u64>,
     data_type: DataType,
     fill: FillValue,
@@ -131,10 +138,10 @@ struct ReadOut {
     bytes: ArrayBytes<'static>,
 }
 
-fn read_out<S: ?Sized>(array: &Array<S>, bytes: ArrayBytes<'static>) -> ReadOut {
+fn read_out<S: ?Sized>(array: &Array<S>, subset: &ArraySubset, bytes: ArrayBytes<'static>) -> ReadOut {
     let fill_null = matches!(array.metadata(), ArrayMetadata::V2(m) if m.fill_value.is_null());
     ReadOut {
-        shape: array.shape().to_vec(),
+        shape: subset.shape().to_vec(),
         data_type: array.data_type().clone(),
         fill: array.fill_value().clone(),
         fill_null,
@@ -173,43 +180,61 @@ fn retrieve_version(fmt: Format) -> MetadataRetrieveVersion {
     }
 }
 
+/// The subset to retrieve: the whole array, or the region's bounding box (an `ArraySubset` has no
+/// step; do_read keeps every step-th element of what it returns). zarrs_n5 presents N5's own axis
+/// order: the region, given in the reversed (C-order) view, is checked there and then reversed.
+fn subset<S: ?Sized>(array: &Array<S>, fmt: Format, region: Option<&Region>) -> R<ArraySubset> {
+    let Some(region) = region else { return Ok(array.subset_all()) };
+    let mut shape = array.shape().to_vec();
+    if fmt == Format::N5 {
+        shape.reverse();
+        region.check(&shape)?;
+        return Ok(ArraySubset::new_with_ranges(&region.reversed().bounding_box()));
+    }
+    region.check(&shape)?;
+    Ok(ArraySubset::new_with_ranges(&region.bounding_box()))
+}
+
 fn read_sync<S: ?Sized + ReadableStorageTraits + 'static>(
     store: Arc<S>,
     path: &str,
     fmt: Format,
+    region: Option<&Region>,
 ) -> R<ReadOut> {
     let array = Array::open_opt(store, path, &retrieve_version(fmt)).map_err(create_failure)?;
-    let bytes = array
-        .retrieve_array_subset::<ArrayBytes<'static>>(&array.subset_all())
-        .map_err(error)?;
-    Ok(read_out(&array, bytes))
+    let subset = subset(&array, fmt, region)?;
+    let bytes = array.retrieve_array_subset::<ArrayBytes<'static>>(&subset).map_err(error)?;
+    Ok(read_out(&array, &subset, bytes))
 }
 
 async fn read_async<S: ?Sized + AsyncReadableStorageTraits + 'static>(
     store: Arc<S>,
     path: &str,
     fmt: Format,
+    region: Option<&Region>,
 ) -> R<ReadOut> {
     let array = Array::async_open_opt(store, path, &retrieve_version(fmt))
         .await
         .map_err(create_failure)?;
+    let subset = subset(&array, fmt, region)?;
     let bytes = array
-        .async_retrieve_array_subset::<ArrayBytes<'static>>(&array.subset_all())
+        .async_retrieve_array_subset::<ArrayBytes<'static>>(&subset)
         .await
         .map_err(error)?;
-    Ok(read_out(&array, bytes))
+    Ok(read_out(&array, &subset, bytes))
 }
 
 fn read_object_store<T: zarrs_object_store::object_store::ObjectStore>(
     store: T,
     path: &str,
     fmt: Format,
+    region: Option<&Region>,
 ) -> R<ReadOut> {
     let store = AsyncObjectStore::new(store);
     if fmt == Format::N5 {
-        runtime().block_on(read_async(Arc::new(N5Store::new(store)), path, fmt))
+        runtime().block_on(read_async(Arc::new(N5Store::new(store)), path, fmt, region))
     } else {
-        runtime().block_on(read_async(Arc::new(store), path, fmt))
+        runtime().block_on(read_async(Arc::new(store), path, fmt, region))
     }
 }
 
@@ -283,19 +308,19 @@ fn azure_object_store(target: &Value) -> R<Arc<dyn ObjectStore>> {
     Ok(with_prefix(az, target))
 }
 
-fn read_target(target: &Value, path: &str, fmt: Format) -> R<ReadOut> {
+fn read_target(target: &Value, path: &str, fmt: Format, region: Option<&Region>) -> R<ReadOut> {
     match str_field(target, "kind")? {
         "local" => {
             let store = FilesystemStore::new(str_field(target, "path")?).map_err(error)?;
             if fmt == Format::N5 {
-                read_sync(Arc::new(N5Store::new(store)), path, fmt)
+                read_sync(Arc::new(N5Store::new(store)), path, fmt, region)
             } else {
-                read_sync(Arc::new(store), path, fmt)
+                read_sync(Arc::new(store), path, fmt, region)
             }
         }
-        "s3" => read_object_store(s3_object_store(target)?, path, fmt),
-        "gcs" => read_object_store(gcs_object_store(target)?, path, fmt),
-        "azure" => read_object_store(azure_object_store(target)?, path, fmt),
+        "s3" => read_object_store(s3_object_store(target)?, path, fmt, region),
+        "gcs" => read_object_store(gcs_object_store(target)?, path, fmt, region),
+        "azure" => read_object_store(azure_object_store(target)?, path, fmt, region),
         "http" => {
             let http = {
                 let _guard = runtime().enter();
@@ -305,7 +330,7 @@ fn read_target(target: &Value, path: &str, fmt: Format) -> R<ReadOut> {
                     .build()
                     .map_err(error)?
             };
-            read_object_store(http, path, fmt)
+            read_object_store(http, path, fmt, region)
         }
         other => Err(Failure::Unsupported(format!("store kind {other:?} is not known to this adapter"))),
     }
@@ -315,22 +340,28 @@ fn do_read(req: &Value) -> R<Value> {
     let target = field(req, "target")?;
     let path = req.get("path").and_then(Value::as_str).unwrap_or("");
     let fmt = parse_format(req.get("format").and_then(Value::as_str))?;
+    let region = region(req)?;
     let t0 = Instant::now();
-    let out = read_target(target, &node_path(path), fmt)?;
+    let out = read_target(target, &node_path(path), fmt, region.as_ref())?;
     let elapsed = t0.elapsed().as_secs_f64() * 1000.0;
 
     let dtype = canonical_dtype(&out.data_type)?;
     let mut shape = out.shape.clone();
     let mut attributes = out.attributes;
-    let bytes = match out.bytes {
+    let size = out.data_type.fixed_size().unwrap_or(1);
+    let mut bytes = match out.bytes {
         ArrayBytes::Fixed(bytes) if fmt == Format::N5 => {
             // zarrs_n5 presents N5's own axis order; the protocol compares the reversed view.
             shape.reverse();
-            let size = out.data_type.fixed_size().unwrap_or(1);
             ArrayBytes::new_flen(reverse_axes(&bytes, &out.shape, size))
         }
         bytes => bytes,
     };
+    if let Some(region) = region.as_ref().filter(|r| !r.is_contiguous()) {
+        // zarrs has no strided selection: of the bounding box it read, every step-th element per axis.
+        bytes = take(bytes, size, &region.indices_in_bounding_box())?;
+        shape = region.shape();
+    }
     let raw = canonical::bytes(&dtype, bytes).map_err(Failure::Unsupported)?;
     if fmt == Format::N5 {
         // zarrs_n5 adds the array's whole N5 metadata document as the attribute "_n5";
@@ -351,6 +382,21 @@ fn do_read(req: &Value) -> R<Value> {
         "attributes": attributes,
         "elapsed_ms": (elapsed * 1000.0).round() / 1000.0,
     }))
+}
+
+/// The elements at flat (C-order) `indices` of array bytes (`size`: of a fixed-size element).
+fn take(bytes: ArrayBytes<'static>, size: usize, indices: &[usize]) -> R<ArrayBytes<'static>> {
+    let elements = match bytes {
+        ArrayBytes::Fixed(bytes) => Elements::Fixed { size, bytes: bytes.into_owned() },
+        ArrayBytes::Variable(v) => {
+            let (bytes, offsets) = v.into_parts();
+            Elements::Vlen { items: offsets.windows(2).map(|w| (w[0], w[1])).collect(), bytes: bytes.into_owned() }
+        }
+        ArrayBytes::Optional(_) => {
+            return Err(Failure::Unsupported("optional (masked) arrays have no canonical form".into()));
+        }
+    };
+    Ok(array_bytes(elements.gather(indices)))
 }
 
 // ---------------------------------------------------------------------------

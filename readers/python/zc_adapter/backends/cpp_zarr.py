@@ -31,7 +31,7 @@ import numpy as np
 
 import zc_canonical as canonical
 from ..metadata import load_metadata, recorded_attributes, recorded_fill
-from ..protocol import Backend, ReadResult, Unsupported
+from ..protocol import Backend, ReadResult, Unsupported, bounding_box, check_region
 
 BLOSC_CNAMES = ("blosclz", "lz4", "lz4hc", "zlib", "zstd")
 LITTLE_BYTES = ({"name": "bytes", "configuration": {"endian": "little"}}, {"name": "bytes"})
@@ -158,13 +158,19 @@ class CppZarrBackend(Backend):
 
     # --- read -------------------------------------------------------------------
 
-    def read(self, target: dict, path: str, fmt: str | None) -> ReadResult:
+    def read(self, target: dict, path: str, fmt: str | None, region=None) -> ReadResult:
         root = local_root(target, "cpp-zarr")
         if fmt not in ("zarr2", "zarr3"):
             raise Unsupported(f"cpp-zarr reads Zarr v2 and v3 only (.zarray or zarr.json), not {fmt!r}")
         array_dir = os.path.join(root, path) if path else root
         try:
-            arr = self.cppzarr.read_zarr(array_dir)
+            if region is None:
+                arr = self.cppzarr.read_zarr(array_dir)
+            else:
+                # read_zarr(start_coords, end_coords) reads a box: the box, then every step-th element.
+                check_region(region, load_metadata(array_dir, fmt)["shape"])
+                box, steps = bounding_box(region)
+                arr = np.asarray(self.cppzarr.read_zarr(array_dir, [s.start for s in box], [s.stop for s in box]))[steps]
         except RuntimeError as exc:
             # cpp-zarr's own refusals: 'its data type "|S6" is not supported', 'it has filters, which are not
             # supported'.

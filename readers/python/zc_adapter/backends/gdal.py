@@ -10,8 +10,9 @@ two columns differ, GDAL's versions differ:
 
 Reading: GDALOpenEx(root, GDAL_OF_MULTIDIM_RASTER | GDAL_OF_VERBOSE_ERROR, {"Zarr"}), the
 root group's GDALGroupOpenMDArrayFromFullname("/<path>"), GDALMDArrayRead of the whole array
-in the array's own GDAL data type. An array at the dataset root (path "") is the root group's
-only array, under the name GDAL gives it; so is an array written alone, below a dataset root that
+in the array's own GDAL data type; a region is GDALMDArrayRead's own selection (start, count
+and step per axis), which reads only the chunks it touches. An array at the dataset root (path
+"") is the root group's only array, under the name GDAL gives it; so is an array written alone, below a dataset root that
 is no group (no .zgroup or zarr.json), opened by its own directory. Stores: local paths, S3 through /vsis3/<bucket>/<key>
 with the AWS_* configuration options set per request as thread-local configuration options
 (AWS_S3_ENDPOINT host:port, AWS_VIRTUAL_HOSTING=FALSE, AWS_HTTPS, AWS_REGION, the keys or
@@ -47,7 +48,7 @@ import sys
 import numpy as np
 
 import zc_canonical as canonical
-from ..protocol import Backend, ReadResult, Unsupported
+from ..protocol import Backend, ReadResult, Unsupported, check_region
 
 GDAL_OF_MULTIDIM_RASTER = 0x10
 GDAL_OF_VERBOSE_ERROR = 0x40
@@ -389,7 +390,7 @@ class GDALBackend(Backend):
 
     # --- read --------------------------------------------------------------------------------
 
-    def read(self, target: dict, path: str, fmt: str | None) -> ReadResult:
+    def read(self, target: dict, path: str, fmt: str | None, region: tuple[slice, ...] | None = None) -> ReadResult:
         if fmt == "n5":
             raise Unsupported("GDAL has no N5 driver")
         if fmt not in ("zarr2", "zarr3"):
@@ -398,7 +399,7 @@ class GDALBackend(Backend):
         self._begin()
         try:
             root = self.gdal_path(target, opts)
-            return self._read(root, path)
+            return self._read(root, path, region)
         finally:
             opts.restore()
             self._end()
@@ -406,7 +407,7 @@ class GDALBackend(Backend):
     def _exists(self, path: str) -> bool:
         return self.lib.VSIStatL(b(path), C.create_string_buffer(256)) == 0  # (a VSIStatBufL fits in 256 bytes)
 
-    def _read(self, root: str, path: str) -> ReadResult:
+    def _read(self, root: str, path: str, region: tuple[slice, ...] | None) -> ReadResult:
         lib, errors = self.lib, self.errors
         full = "/" + path
         while len(full) > 1 and full.endswith("/"):
@@ -441,7 +442,7 @@ class GDALBackend(Backend):
                                      f"{self.version()}'s Zarr driver opened the dataset with root arrays "
                                      f"[{arrays}] and groups [{groups}]")
                 raise errors.fail(f"OpenMDArrayFromFullname({full})")
-            return self._read_array(arr)
+            return self._read_array(arr, region)
         finally:
             if arr:
                 lib.GDALMDArrayRelease(arr)
@@ -457,11 +458,19 @@ class GDALBackend(Backend):
         lib.GDALReleaseDimensions(dims, n)
         return shape
 
-    def _read_array(self, arr) -> ReadResult:
+    def _read_array(self, arr, region: tuple[slice, ...] | None) -> ReadResult:
         lib, errors = self.lib, self.errors
         shape = self._shape(arr)
+        check_region(region, shape)
+        if region is None:
+            start, count, step = u64s([0] * len(shape)), sizes(shape), None
+        else:
+            # only the region: GDALMDArrayRead's start, count and step per axis
+            shape = [len(range(s.start, s.stop, s.step)) for s in region]
+            start, count = u64s(s.start for s in region), sizes(shape)
+            # (a step beyond int64 selects the same single element as the largest int64 step)
+            step = (C.c_int64 * max(1, len(region)))(*(min(s.step, 2**63 - 1) for s in region))
         nelem = int(np.prod(shape)) if shape else 1
-        start, count = u64s([0] * len(shape)), sizes(shape)
         dt = lib.GDALMDArrayGetDataType(arr)
         try:
             cls = lib.GDALExtendedDataTypeGetClass(dt)
@@ -471,7 +480,7 @@ class GDALBackend(Backend):
                 if name is None:
                     raise Unsupported(f"GDAL data type {lib.GDALGetDataTypeName(g).decode()} has no canonical dtype")
                 data = np.zeros(shape, dtype=canonical.numpy_dtype(name))
-                if nelem and not lib.GDALMDArrayRead(arr, start, count, None, None, dt, data.ctypes.data,
+                if nelem and not lib.GDALMDArrayRead(arr, start, count, step, None, dt, data.ctypes.data,
                                                      data.ctypes.data, data.nbytes):
                     raise errors.fail("GDALMDArrayRead")
                 raw = lib.GDALMDArrayGetRawNoDataValue(arr)
@@ -484,7 +493,7 @@ class GDALBackend(Backend):
                 sdt = lib.GDALExtendedDataTypeCreateString(0)
                 ptrs = (C.c_void_p * max(1, nelem))()
                 try:
-                    ok = not nelem or lib.GDALMDArrayRead(arr, start, count, None, None, sdt, ptrs, ptrs,
+                    ok = not nelem or lib.GDALMDArrayRead(arr, start, count, step, None, sdt, ptrs, ptrs,
                                                           C.sizeof(ptrs))
                 finally:
                     lib.GDALExtendedDataTypeRelease(sdt)

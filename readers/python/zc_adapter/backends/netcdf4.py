@@ -62,7 +62,7 @@ import numpy as np
 
 import zc_canonical as canonical
 from ..chunks import chunk_regions
-from ..protocol import Backend, ReadResult, Unsupported
+from ..protocol import Backend, ReadResult, Unsupported, check_region
 
 NC_ENOTBUILT = -128
 
@@ -314,7 +314,7 @@ class NetCDF4Backend(Backend):
                 raise Unsupported(f"netcdf-c in this wheel was built without S3 support{what}: {exc}") from exc
             raise
 
-    def read(self, target: dict, path: str, fmt: str | None) -> ReadResult:
+    def read(self, target: dict, path: str, fmt: str | None, region=None) -> ReadResult:
         if fmt == "zarr3":
             raise Unsupported(NO_V3)
         if fmt != "zarr2":
@@ -366,7 +366,8 @@ class NetCDF4Backend(Backend):
             var = grp.variables[name]
             var.set_auto_maskandscale(False)
             var.set_auto_chartostring(False)
-            arr = np.asarray(var[...])
+            check_region(region, var.shape)
+            arr = np.asarray(var[region if region is not None else ...])  # a strided hyperslab (nc_get_vars)
             fill = var.get_fill_value()
             attrs = {k: _attr_from_nc(var.getncattr(k)) for k in var.ncattrs()}
             dtype = None

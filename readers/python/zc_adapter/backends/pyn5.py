@@ -34,7 +34,7 @@ from importlib import metadata
 import numpy as np
 
 from ..chunks import write_present_chunks
-from ..protocol import Backend, ReadResult, Unsupported
+from ..protocol import Backend, ReadResult, Unsupported, bounding_box, check_region
 
 # rust-n5's (serde's) text for a compression type the wheel was built without.
 _UNKNOWN_COMPRESSION = re.compile(r"unknown variant `[^`]*`, expected one of")
@@ -116,7 +116,7 @@ class Pyn5Backend(Backend):
 
     # --- read -------------------------------------------------------------------
 
-    def read(self, target: dict, path: str, fmt: str | None) -> ReadResult:
+    def read(self, target: dict, path: str, fmt: str | None, region=None) -> ReadResult:
         root = self._local_root(target)
         if fmt != "n5":
             raise Unsupported(f"pyn5 reads N5 only, not {fmt!r}")
@@ -128,7 +128,13 @@ class Pyn5Backend(Backend):
             if not isinstance(node, self.pyn5.Dataset):
                 raise TypeError(f"pyn5 opens {path or 'the container root'!r} as a {type(node).__name__}, "
                                 "not a Dataset")
-            arr = node[...]
+            if region is None:
+                arr = node[...]
+            else:
+                # pyn5 reads boxes (read_ndarray(offset, shape)): the box, then every step-th element.
+                check_region(region, node.shape)
+                box, steps = bounding_box(region)
+                arr = np.asarray(node[box])[steps]
         except OSError as exc:
             if _UNKNOWN_COMPRESSION.search(str(exc)):
                 raise Unsupported(f"pyn5: {exc}") from exc

@@ -47,9 +47,9 @@ import numpy as np
 
 import zc_canonical as canonical
 from ..chunks import chunk_regions
-from ..protocol import Backend, ReadResult, Unsupported
+from ..protocol import Backend, ReadResult, Unsupported, check_region
 
-# Read N5 through tensorstore's reversed (C-order) view, as protocol v1 asks.
+# Read N5 through tensorstore's reversed (C-order) view, as the protocol asks.
 N5_C_ORDER_VIEW = True
 
 # Error texts of tensorstore that themselves say a feature is not supported.
@@ -268,7 +268,7 @@ class TensorstoreBackend(Backend):
 
     # --- read -------------------------------------------------------------------
 
-    def read(self, target: dict, path: str, fmt: str | None) -> ReadResult:
+    def read(self, target: dict, path: str, fmt: str | None, region=None) -> ReadResult:
         driver = {"zarr2": "zarr", "zarr3": "zarr3", "n5": "n5"}.get(fmt)
         if driver is None:
             raise Unsupported(f"unknown format {fmt!r}")
@@ -279,9 +279,12 @@ class TensorstoreBackend(Backend):
             fill = None
             dtype_name = None
             if t.dtype == self.ts.char:
+                n = t.shape[-1]  # S<n> is char with one more (last) dimension of n
+                if region is not None:
+                    check_region(region, t.shape[:-1])
+                    t = t[(*region, slice(None))].translate_to[0]  # strided: only the chunks it touches are read
                 out = np.zeros(t.shape, "S1")
                 self.ts.array(out).write(t).result()
-                n = t.shape[-1]
                 arr = out.view(f"S{n}").reshape(t.shape[:-1])
                 fv = t.spec().to_json().get("metadata", {}).get("fill_value")
                 fill = None if fv is None else base64.b64decode(fv)
@@ -289,6 +292,9 @@ class TensorstoreBackend(Backend):
             else:
                 if driver == "n5" and N5_C_ORDER_VIEW:
                     t = t.T
+                if region is not None:
+                    check_region(region, t.shape)
+                    t = t[region].translate_to[0]
                 arr = t.read().result()
                 fill = t.fill_value
             if driver == "zarr3":

@@ -39,7 +39,7 @@ import numpy as np
 import zc_canonical as canonical
 from ..chunks import chunk_regions
 from ..metadata import load_metadata, recorded_fill
-from ..protocol import Backend, ReadResult, Unsupported
+from ..protocol import Backend, ReadResult, Unsupported, bounding_box, check_region
 
 
 
@@ -263,7 +263,7 @@ class Z5pyBackend(Backend):
 
     # --- read -------------------------------------------------------------------
 
-    def read(self, target: dict, path: str, fmt: str | None) -> ReadResult:
+    def read(self, target: dict, path: str, fmt: str | None, region=None) -> ReadResult:
         if fmt not in ("zarr2", "zarr3", "n5"):
             raise Unsupported(f"unknown format {fmt!r}")
         kind = target.get("kind")
@@ -307,7 +307,13 @@ class Z5pyBackend(Backend):
             if not isinstance(node, self.z5py.Dataset):
                 raise TypeError(f"z5py opens {path or 'the container root'!r} as a {type(node).__name__}, "
                                 "not a Dataset")
-            arr = node[...]
+            if region is None:
+                arr = node[...]
+            else:
+                # z5py selects boxes only (steps other than 1 are not supported): the box, then every step-th element.
+                check_region(region, node.shape)
+                box, steps = bounding_box(region)
+                arr = node[box][steps]
         except (RuntimeError, ValueError) as exc:
             # z5's own errors that say the feature is unsupported ("Z5 only supports C order",
             # "unsupported zarr v3 codec: transpose", "Z5 does not support filters", ...).

@@ -28,7 +28,7 @@ import numpy as np
 
 import zc_canonical as canonical
 from ..chunks import write_present_chunks
-from ..protocol import Backend, ReadResult, Unsupported
+from ..protocol import Backend, ReadResult, Unsupported, check_region
 from .zarr3 import (Zarr3Backend, azure_storage_options, component_versions, gcs_storage_options,
                     reference_options, s3_storage_options, target_url)
 
@@ -169,12 +169,13 @@ class Zarr2Backend(Backend):
 
     # --- read ---------------------------------------------------------------------
 
-    def read(self, target: dict, path: str, fmt: str | None) -> ReadResult:
+    def read(self, target: dict, path: str, fmt: str | None, region=None) -> ReadResult:
         if fmt == "zarr3":
             raise Unsupported(NO_V3.format(self.zarr.__version__))
         store = self.store(target, fmt or "zarr2")
         arr = self.zarr.open_array(store=store, path=path, mode="r")
-        data = arr[...]
+        check_region(region, arr.shape)
+        data = arr[region if region is not None else ...]
         # N5Store already drops the N5 keywords (n5, dataType, dimensions, blockSize, compression)
         # from the attributes; nothing else is library bookkeeping.
         return ReadResult(np.asarray(data), arr.fill_value, dict(arr.attrs.asdict()))

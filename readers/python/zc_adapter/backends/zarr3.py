@@ -28,7 +28,7 @@ import numpy as np
 
 import zc_canonical as canonical
 from ..chunks import write_present_chunks
-from ..protocol import Backend, ReadResult, Unsupported
+from ..protocol import Backend, ReadResult, Unsupported, bounding_box, check_region
 
 # Component packages whose versions are worth recording, when installed.
 COMPONENTS = ("numcodecs", "numpy", "fsspec", "s3fs", "gcsfs", "adlfs", "google-crc32c", "crc32c", "donfig")
@@ -262,14 +262,21 @@ class Zarr3Backend(Backend):
 
     # --- read -------------------------------------------------------------------
 
-    def read(self, target: dict, path: str, fmt: str | None) -> ReadResult:
+    strided_selection = True  # arr[start:stop:step]; else the box, then every step-th element
+
+    def read(self, target: dict, path: str, fmt: str | None, region=None) -> ReadResult:
         if fmt == "n5":
             raise Unsupported("zarr-python 3 has no N5 support (zarr.n5 was removed in 3.0)")
         zarr_format = {"zarr2": 2, "zarr3": 3}.get(fmt)
         store = self.store(target, read_only=True)
         arr = self.zarr.open_array(store=store, path=path, mode="r", zarr_format=zarr_format)
         self.check_array(arr)
-        data = arr[tuple(slice(0, s) for s in arr.shape)]
+        check_region(region, arr.shape)
+        if region is not None and not self.strided_selection:
+            box, steps = bounding_box(region)
+            data = np.asarray(arr[box])[steps]
+        else:
+            data = arr[region if region is not None else tuple(slice(0, s) for s in arr.shape)]
         # zarr-python keeps no bookkeeping keys in attributes: all are returned.
         return ReadResult(np.asarray(data), arr.fill_value, dict(arr.attrs.asdict()))
 

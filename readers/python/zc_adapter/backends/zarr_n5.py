@@ -36,7 +36,7 @@ from importlib import metadata
 
 import numpy as np
 
-from ..protocol import ReadResult, Unsupported
+from ..protocol import ReadResult, Unsupported, check_region
 from .zarr3 import Zarr3Backend, component_versions
 
 # zarr-n5's own text for an N5 compression it has no zarr codec for.
@@ -60,7 +60,7 @@ class ZarrN5Backend(Zarr3Backend):
     def versions(self) -> dict:
         return {"zarr": self.zarr.__version__, **component_versions()}
 
-    def read(self, target: dict, path: str, fmt: str | None) -> ReadResult:
+    def read(self, target: dict, path: str, fmt: str | None, region=None) -> ReadResult:
         store = self.store(target, read_only=True)  # an unknown store kind is unsupported first
         if fmt != "n5":
             raise Unsupported(f"zarr-n5 reads N5 only, not {fmt!r} (zarr v2 and v3 are zarr-python's own)")
@@ -73,7 +73,9 @@ class ZarrN5Backend(Zarr3Backend):
             if _UNSUPPORTED_CODEC.search(str(exc)):
                 raise Unsupported(f"zarr-n5: {exc}") from exc
             raise
-        data = np.asarray(arr[tuple(slice(0, s) for s in arr.shape)])
+        # N5's own axis order: the protocol's (reversed) region is reversed back.
+        check_region(region, arr.shape[::-1])
+        data = np.asarray(arr[tuple(reversed(region)) if region is not None else tuple(slice(0, s) for s in arr.shape)])
         attrs = dict(arr.attrs.asdict())
         attrs.pop("_n5", None)
         # N5's own axis order -> the protocol's reversed (C-order) view.

@@ -114,9 +114,13 @@ class ZarrsBackend(Zarr3Backend):
                 raise
             raise unsupported from exc
 
-    def read(self, target, path, fmt):
+    # The zarrs pipeline decodes contiguous selections only: a step raises "DiscontiguousArrayError: Step size
+    # greater than 1 is not supported" in strict mode. The box is read through it, then every step-th element.
+    strided_selection = False
+
+    def read(self, target, path, fmt, region=None):
         try:
-            return super().read(target, path, fmt)
+            return super().read(target, path, fmt, region)
         except Exception as exc:
             unsupported = _unsupported(exc)
             if unsupported is None:

@@ -23,12 +23,12 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 
 /**
- * Protocol v1 (docs/protocol.md): a persistent JSON-lines loop on stdin/stdout and the
- * one-shot CLI. The backend only knows its library; decoding reference data, canonical
- * bytes, hashing, dumps and "Type: message" errors live here.
+ * Protocols 1 and 2 (docs/protocol.md): a persistent JSON-lines loop on stdin/stdout and the
+ * one-shot CLI. The backend only knows its library; decoding reference data, parsing a
+ * region (Region), canonical bytes, hashing, dumps and "Type: message" errors live here.
  */
 public final class Protocol {
-    public static final int PROTOCOL = 1;
+    public static final int PROTOCOL = 2;  // 2: reads of a region
 
     /**
      * JSON with exact numbers: integers beyond 64 bits become BigInteger (Jackson does that by
@@ -74,8 +74,9 @@ public final class Protocol {
     ObjectNode read(JsonNode req) throws Exception {
         String path = req.hasNonNull("path") ? req.get("path").asText() : "";
         String format = req.hasNonNull("format") ? req.get("format").asText() : null;
+        Region region = Region.parse(req.get("region"));
         long t0 = System.nanoTime();
-        Backend.ReadResult r = backend.read(req.get("target"), path, format);
+        Backend.ReadResult r = backend.read(req.get("target"), path, format, region);
         double elapsed = (System.nanoTime() - t0) / 1e6;
         byte[] raw = Canonical.bytes(r.data(), r.dtype());
         if (req.hasNonNull("dump")) {
@@ -118,6 +119,8 @@ public final class Protocol {
             resp = "write".equals(op) ? write(req) : read(req);
         } catch (Unsupported e) {
             return error(id, "unsupported", e.getMessage());
+        } catch (BadRequest e) {
+            return error(id, "error", "BadRequest: " + e.getMessage());
         } catch (Throwable e) {  // the library's own error, reported verbatim
             e.printStackTrace(System.err);
             return error(id, "error", errorText(e));
@@ -223,7 +226,7 @@ public final class Protocol {
         java.util.Map<String, String> opts = new java.util.HashMap<>();
         for (int i = 1; i < args.length; i++) {
             if (!args[i].startsWith("--") || i + 1 >= args.length) {
-                System.err.println("usage: <adapter> [serve | hello | read --target-json J --path P --format F [--dump D]"
+                System.err.println("usage: <adapter> [serve | hello | read --target-json J --path P --format F [--dump D] [--region-json R]"
                         + " | write --case-json J|@file --data F --target-json J]");
                 return 2;
             }
@@ -238,6 +241,7 @@ public final class Protocol {
                 req.put("path", opts.getOrDefault("path", ""));
                 req.put("format", opts.get("format"));
                 req.put("dump", opts.get("dump"));
+                if (opts.containsKey("region-json")) req.set("region", argJson(opts.get("region-json")));
             }
             case "write" -> {
                 req.put("op", "write").put("id", "cli");

@@ -99,15 +99,25 @@ public final class JzarrBackend implements Backend {
     // --- read ------------------------------------------------------------------------
 
     @Override
-    public ReadResult read(JsonNode target, String path, String format) throws Exception {
+    public ReadResult read(JsonNode target, String path, String format, Region region) throws Exception {
         if (format != null && !format.equals("zarr2")) {
             throw new Unsupported("JZarr reads zarr v2 only (no " + format + ")");
         }
         Path root = root(target);
         ZarrArray arr = ZarrArray.open(path.isEmpty() ? root : root.resolve(path));
-        Object data = arr.read();
+        if (region != null) region.check(arr.getShape());
+        Object data;
+        long[] shape;
+        if (region == null || region.rank() == 0) {
+            data = arr.read();
+            shape = Arrays.stream(arr.getShape()).asLongStream().toArray();
+        } else {
+            // ZarrArray.read(shape, offset) reads the chunks the box touches. It has no strides: it
+            // reads the region's bounding box, and keepSteps keeps every step-th element of it.
+            data = region.keepSteps(arr.read(region.boxShape(), region.intOffset()));
+            shape = region.shape();
+        }
         String dtype = dtypeName(arr.getDataType());
-        long[] shape = Arrays.stream(arr.getShape()).asLongStream().toArray();
         return new ReadResult(shape, dtype, data, Canonical.fillToJson(arr.getFillValue(), dtype), arr.getAttributes());
     }
 

@@ -14,7 +14,6 @@ import software.amazon.awssdk.auth.credentials.AnonymousCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 import java.net.URI;
@@ -137,7 +136,7 @@ public final class ZarrJavaBackend implements Backend {
                     : StaticCredentialsProvider.create(AwsBasicCredentials.create(ak, sk));
             return S3Client.builder()
                     .endpointOverride(URI.create(endpoint))
-                    .region(Region.of(region.isEmpty() ? "us-east-1" : region))
+                    .region(software.amazon.awssdk.regions.Region.of(region.isEmpty() ? "us-east-1" : region))
                     .forcePathStyle(true)
                     .credentialsProvider(creds)
                     .build();
@@ -147,7 +146,7 @@ public final class ZarrJavaBackend implements Backend {
     // --- read ------------------------------------------------------------------------
 
     @Override
-    public ReadResult read(JsonNode target, String path, String format) throws Exception {
+    public ReadResult read(JsonNode target, String path, String format, Region region) throws Exception {
         if ("n5".equals(format)) {
             throw new Unsupported("zarr-java has no N5 support");
         }
@@ -162,8 +161,21 @@ public final class ZarrJavaBackend implements Backend {
         } else {
             throw new Unsupported("format '" + format + "' is not known to this adapter");
         }
-        ucar.ma2.Array data = arr.read();
         dev.zarr.zarrjava.core.ArrayMetadata md = arr.metadata();
+        if (region != null) region.check(md.shape);
+        long[] shape;
+        Object flat;
+        if (region == null || region.rank() == 0) {
+            ucar.ma2.Array data = arr.read();
+            shape = Arrays.stream(data.getShape()).asLongStream().toArray();
+            flat = data.copyTo1DJavaArray();
+        } else {
+            // Array.read(offset, shape) reads the chunks (and the inner chunks of shards) the box
+            // touches. It has no strides: it reads the region's bounding box, and keepSteps keeps
+            // every step-th element of it.
+            flat = region.keepSteps(arr.read(region.offset(), region.boxShape()).copyTo1DJavaArray());
+            shape = region.shape();
+        }
         String dtype = ((Enum<?>) md.dataType()).name().toLowerCase();
         Map<String, Object> attrs;
         if (md instanceof dev.zarr.zarrjava.v3.ArrayMetadata m3) {
@@ -171,8 +183,7 @@ public final class ZarrJavaBackend implements Backend {
         } else {
             attrs = ((dev.zarr.zarrjava.v2.ArrayMetadata) md).attributes;
         }
-        long[] shape = Arrays.stream(data.getShape()).asLongStream().toArray();
-        return new ReadResult(shape, dtype, data.copyTo1DJavaArray(),
+        return new ReadResult(shape, dtype, flat,
                 Canonical.fillToJson(md.parsedFillValue(), dtype), attrs);
     }
 
