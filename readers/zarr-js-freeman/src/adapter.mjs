@@ -297,18 +297,24 @@ async function readChunks(get, shape, chunks, region, declared) {
 	return { shape: outShape, ...canonicalData(out, declared) };
 }
 
+/** The fill value .zarray records (zarr-js has no API for it): for |S<n> it is the base64 of the bytes (the v2 spec). */
+function v2Fill(meta) {
+	const fill = meta.fill_value;
+	return typeof fill === "string" && /^\|S\d+$/.test(meta.dtype) ? Buffer.from(fill, "base64") : fill;
+}
+
 async function readV2(zarr, request, uri, region) {
 	if (region) {
 		const get = await viaCallback((cb) => zarr.open(uri, cb));
 		const meta = await metadataDocument(request, `${uri}/.zarray`);
 		checkRegion(region, meta.shape);
-		return { ...(await readChunks(get, meta.shape, meta.chunks, region, v2Dtype(meta.dtype))), fillValue: meta.fill_value };
+		return { ...(await readChunks(get, meta.shape, meta.chunks, region, v2Dtype(meta.dtype))), fillValue: v2Fill(meta) };
 	}
 	const arr = await viaCallback((cb) => zarr.load(uri, cb));
 	const meta = await metadataDocument(request, `${uri}/.zarray`);
 	const { dtype, data } = canonicalData(arr.data, v2Dtype(meta.dtype));
 	const shape = [...arr.shape];
-	return { shape, dtype, data: offsetView(data, arr.offset), stride: [...arr.stride], fillValue: meta.fill_value };
+	return { shape, dtype, data: offsetView(data, arr.offset), stride: [...arr.stride], fillValue: v2Fill(meta) };
 }
 
 async function readV3(zarr, request, uri, region) {
