@@ -55,6 +55,7 @@ from __future__ import annotations
 import base64
 import fnmatch
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass, field
 from functools import cache
@@ -159,7 +160,7 @@ class Case:
         if self.alterations:
             out.update(alterations=list(self.alterations), expect=self.expect)
         if self.region:
-            out["region"] = [list(r) for r in self.region]
+            out["region"] = self.region_json
         return out
 
     def writer_json(self) -> dict:
@@ -205,6 +206,18 @@ class Case:
             if alt["kind"] == "metadata" and "fill_value" in (alt.get("set") or {}):
                 return alt["set"]["fill_value"]
         return self.fill_value
+
+    @property
+    def region_json(self) -> list[list[int]] | None:
+        """The region as the protocol's read request names it."""
+        return [list(r) for r in self.region] if self.region else None
+
+    @property
+    def region_chunks(self) -> list[tuple[int, ...]]:
+        """The chunk (or shard) indices the region touches."""
+        per_axis = [sorted({i // c for i in range(start, stop, step)})
+                    for (start, stop, step), c in zip(self.region or (), self.chunks)]
+        return list(itertools.product(*per_axis))
 
     @property
     def read_shape(self) -> tuple[int, ...]:

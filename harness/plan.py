@@ -140,9 +140,7 @@ def has_stored_chunk(case: Case) -> bool:
     """At least one chunk (or shard) object exists in a correct dataset of this case (of a partial-read case:
     among those its region touches)."""
     if case.region:
-        from .stores import region_chunks
-
-        return any(idx not in case.missing_chunks for idx in region_chunks(case))
+        return any(idx not in case.missing_chunks for idx in case.region_chunks)
     return math.prod(case.chunk_grid) > len(case.missing_chunks)
 
 

@@ -89,7 +89,7 @@ def read_cell(pool: WorkerPool, cell: Cell, expected_hash: str) -> Outcome:
     target = cell.store.target(ds.path, cell.key, cell.access)
     req = {"op": "read", "format": case.format, "path": case.path, "target": target, "dump": None}
     if case.region:
-        req["region"] = [list(r) for r in case.region]
+        req["region"] = case.region_json
     t0 = time.perf_counter()
     try:
         resp = pool.call(cell.reader.id, req)

@@ -39,7 +39,7 @@ from .environments import cache_root, env_dir, tools_root
 from .findings import Findings
 from .judge import rejudge
 from .matrix import ROOT, ConfigError, ImplVersion, load_matrix
-from .reference import expected_array, reference_array
+from .reference import reference_array, region_slices
 
 MAX_CHECKS = 6
 TIMEOUT = 900  # seconds for --execute (a first Rust or Java build takes a while)
@@ -203,7 +203,7 @@ def build_bundle(rec: dict, writes: list[dict], info: dict, findings: Findings, 
         "attributes": case.attributes, "hash": canonical_hash(ref, case.dtype),
         "checks": check_points(case, rec.get("diagnosis") or ""),
         # A partial-read case: the run read only this region (its hash below); the reproducer reads the whole array.
-        **({"region": [list(r) for r in case.region], "region_hash": canonical_hash(expected_array(case), case.dtype)}
+        **({"region": case.region_json, "region_hash": canonical_hash(ref[region_slices(case.region)], case.dtype)}
            if case.region else {}),
         "observed": {k: rec.get(k) for k in ("outcome", "message", "diagnosis", "store", "access", "attempts")},
         "finding": finding.model_dump(exclude={"cells"}) if finding else None,

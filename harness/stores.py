@@ -865,20 +865,10 @@ def first_chunk_key(dataset: Path, case) -> str | None:
         from .dataset_check import chunk_key
 
         meta = json.loads((base / ".zarray").read_text()) if case.format == "zarr2" else None
-        for idx in region_chunks(case):
-            if (base / chunk_key(case, idx, meta)).is_file():
-                return (base / chunk_key(case, idx, meta)).relative_to(dataset).as_posix()
-        return None
+        stored = (base / chunk_key(case, idx, meta) for idx in case.region_chunks)
+        return next((p.relative_to(dataset).as_posix() for p in stored if p.is_file()), None)
     files = sorted(p for p in base.rglob("*") if p.is_file() and p.name not in METADATA_FILES)
     return files[0].relative_to(dataset).as_posix() if files else None
-
-
-def region_chunks(case) -> list[tuple[int, ...]]:
-    """The chunk (or shard) indices a case's region touches."""
-    import itertools
-
-    per_axis = [sorted({i // c for i in range(start, stop, step)}) for (start, stop, step), c in zip(case.region, case.chunks)]
-    return list(itertools.product(*per_axis))
 
 
 KINDS = {"local": LocalStore, "http": HttpStore, "s3-moto": MotoS3Store, "s3-minio": MinioS3Store,

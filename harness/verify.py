@@ -105,7 +105,7 @@ def diagnose(case: Case, reference: np.ndarray, dump: bytes, resp: dict) -> str:
             return "; ".join(notes + [f"values that {case.dtype} cannot hold"])
         got = narrowed
     if case.region and got.shape == case.shape:
-        return "; ".join(notes + [f"the whole array read (shape {list(shape)}), not the region {[list(r) for r in case.region]}"])
+        return "; ".join(notes + [f"the whole array read (shape {list(shape)}), not the region {case.region_json}"])
     if got.shape != reference.shape:
         if got.size == reference.size:
             if reference.ndim >= 2 and got.shape == reference.shape[::-1] and _equal(got, reference.T):

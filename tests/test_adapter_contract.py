@@ -184,7 +184,7 @@ def bad_regions(shape) -> list:
     one = [[0, 1, 1]] * (len(shape) - 1)
     return [[[0, rows, 1]] * (len(shape) + 1), [[0, rows + 1, 1], *one], [[3, 3, 1], *one], [[0, rows, 0], *one],
             [[0, rows], *one], [[-1, rows, 1], *one], [[0, 1.5, 1], *one], [[0, 1, True], *one], "0:5", 7,
-            [*one[:-1], [0, cols + 1, 1]] if len(shape) > 1 else [[0, cols + 1, 1]]]
+            [*one, [0, cols + 1, 1]]]  # the last axis beyond the shape
 
 
 def test_a_malformed_region_is_a_bad_request(worker, tmp_path):
